@@ -1,0 +1,206 @@
+"""Turn request bytes into an authenticated command, in the documented order.
+
+Order (contracts/SPEC.md): size, JSON, known contract, schema, signer known
+(its key is needed to check anything more), signature, signer's key active,
+role, issued_at within skew. The nonce is checked by the sequencer, which
+alone knows what has been committed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from dataex.core.canonical import NonCanonicalValue, canonical_json
+from dataex.core.contracts import CONTRACTS, ENVELOPE_TYPES, Contract
+from dataex.core.encoding import b64url_decode
+from dataex.core.errors import (
+    ClockSkew,
+    DomainError,
+    MalformedJson,
+    RevokedKey,
+    RoleNotAllowed,
+    SchemaViolation,
+    UnknownContract,
+    UnknownSigner,
+)
+from dataex.core.participants import Participants
+from dataex.core.signing import PUBLIC_KEY_BYTES, key_id, verify_signature
+from dataex.core.timefmt import parse_utc
+
+ADMIT_CONTRACT = "dataex.participant.admit.v1"
+
+
+class BodyTooLarge(DomainError):
+    status = 413
+    slug = "body-too-large"
+    title = "The request body is too large"
+
+
+@dataclass(frozen=True)
+class ParsedEnvelope:
+    """A well-formed envelope of a known contract; not yet authenticated."""
+
+    contract: Contract
+    envelope: dict[str, Any]  # exactly as parsed; what the signature covers
+    typed: Any  # the msgspec Envelope_* instance
+    canonical_document: bytes
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return self.envelope["document"]  # type: ignore[no-any-return]
+
+    @property
+    def body(self) -> Any:
+        return self.typed.document.body
+
+    @property
+    def signer(self) -> str:
+        return self.typed.document.signer  # type: ignore[no-any-return]
+
+    @property
+    def nonce(self) -> str:
+        return self.typed.document.nonce  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Command:
+    """An authenticated document, ready for the sequencer."""
+
+    parsed: ParsedEnvelope
+    participant_id: str | None  # None only for the genesis self-admission
+    genesis: bool = False
+
+    @property
+    def contract_name(self) -> str:
+        return self.parsed.contract.name
+
+
+def parse_envelope(raw: bytes, max_bytes: int) -> ParsedEnvelope:
+    if len(raw) > max_bytes:
+        raise BodyTooLarge(f"body is {len(raw)} bytes; the limit is {max_bytes}")
+    obj = _strict_json(raw)
+    document = obj.get("document") if isinstance(obj, dict) else None
+    name = document.get("contract") if isinstance(document, dict) else None
+    if not isinstance(name, str):
+        raise SchemaViolation("expected an object {document: {contract, ...}, signature}")
+    contract = CONTRACTS.get(name)
+    if contract is None:
+        raise UnknownContract(f"unknown contract {name!r}", known=sorted(CONTRACTS))
+    try:
+        typed = msgspec.convert(obj, ENVELOPE_TYPES[name])
+        canonical = canonical_json(document)
+    except msgspec.ValidationError as exc:
+        raise SchemaViolation(str(exc)) from exc
+    except NonCanonicalValue as exc:
+        raise SchemaViolation(str(exc)) from exc
+    return ParsedEnvelope(contract, obj, typed, canonical)
+
+
+def authenticate(
+    parsed: ParsedEnvelope,
+    participants: Participants,
+    *,
+    now: datetime,
+    max_skew: timedelta,
+    allow_genesis: bool = False,
+) -> Command:
+    """Check signature, signer, role and time against the current participants."""
+    signer = parsed.signer
+    record = participants.keys.get(signer)
+    if record is None:
+        if allow_genesis and _is_genesis(parsed, participants):
+            public_key = b64url_decode(parsed.body.public_key, length=PUBLIC_KEY_BYTES)
+            verify_signature(parsed.document, parsed.envelope["signature"], public_key)
+            _check_skew(parsed, now, max_skew)
+            return Command(parsed, None, genesis=True)
+        raise UnknownSigner(f"signer {signer} is not an admitted key")
+    verify_signature(parsed.document, parsed.envelope["signature"], record.public_key)
+    participant_id = _authorize(parsed, participants)
+    _check_skew(parsed, now, max_skew)
+    return Command(parsed, participant_id)
+
+
+def recheck_signer(command: Command, participants: Participants) -> None:
+    """Re-check key status and role at sequencing time, without the signature.
+
+    The request was authenticated against the state it saw; a revocation or a
+    rotation committed in between must still stop it.
+    """
+    _authorize(command.parsed, participants)
+
+
+def _authorize(parsed: ParsedEnvelope, participants: Participants) -> str:
+    """Signer admitted, key active, role allowed: return the participant id."""
+    record = participants.keys.get(parsed.signer)
+    if record is None:
+        raise UnknownSigner(f"signer {parsed.signer} is not an admitted key")
+    if record.status != "active":
+        raise RevokedKey(f"key {parsed.signer} is {record.status}")
+    participant = participants.by_id[record.participant_id]
+    if participant.status != "active":
+        raise RevokedKey(f"participant {participant.participant_id} is {participant.status}")
+    allowed = parsed.contract.roles
+    if allowed is not None and not (allowed & participant.roles):
+        raise RoleNotAllowed(
+            f"{parsed.contract.name} needs one of the roles {sorted(allowed)}; "
+            f"{participant.participant_id} has {sorted(participant.roles)}"
+        )
+    return participant.participant_id
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in obj:
+            raise MalformedJson(f"member name {name!r} appears twice in one object")
+        obj[name] = value
+    return obj
+
+
+def _refuse_constant(name: str) -> Any:
+    raise MalformedJson(f"{name} is not JSON")
+
+
+def _strict_json(raw: bytes) -> Any:
+    """I-JSON (RFC 7493), as RFC 8785 requires: UTF-8, no duplicate names, no NaN.
+
+    A parser that kept the first of two duplicate names would see another
+    document than the one whose signature we checked, so duplicates are refused.
+    """
+    try:
+        return json.loads(
+            raw.decode("utf-8"),
+            object_pairs_hook=_refuse_duplicates,
+            parse_constant=_refuse_constant,
+        )
+    except UnicodeDecodeError as exc:
+        raise MalformedJson(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from exc
+    except json.JSONDecodeError as exc:
+        raise MalformedJson(f"body is not valid JSON: {exc}") from exc
+
+
+def _is_genesis(parsed: ParsedEnvelope, participants: Participants) -> bool:
+    return (
+        not participants.by_id
+        and parsed.contract.name == ADMIT_CONTRACT
+        and "operator" in parsed.body.roles
+        and key_id(b64url_decode(parsed.body.public_key, length=PUBLIC_KEY_BYTES))
+        == parsed.signer
+    )
+
+
+def _check_skew(parsed: ParsedEnvelope, now: datetime, max_skew: timedelta) -> None:
+    try:
+        issued = parse_utc(parsed.typed.document.issued_at)
+    except ValueError as exc:
+        raise SchemaViolation(f"issued_at is not a real time: {exc}") from exc
+    if abs(issued - now) > max_skew:
+        raise ClockSkew(
+            f"issued_at {parsed.typed.document.issued_at} is more than "
+            f"{int(max_skew.total_seconds())} s from the server's time"
+        )

@@ -1,0 +1,18 @@
+"""RFC 3339 UTC timestamps as used on documents and log entries.
+
+Core never reads the clock; callers pass `now` in, so replay is deterministic.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def parse_utc(text: str) -> datetime:
+    """Parse 'YYYY-MM-DDTHH:MM:SS[.ffffff]Z' (already pattern-checked by the schema)."""
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+
+
+def format_utc(moment: datetime) -> str:
+    """Microsecond precision, always with a Z: one spelling per instant."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

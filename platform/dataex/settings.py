@@ -1,0 +1,88 @@
+"""Settings, read once from DATAEX_* environment variables.
+
+Every field has a default that works on a fresh machine and a one-line
+docstring; `dataex settings` prints them. Nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+
+def default_data_dir() -> Path:
+    """Where keys and the embedded database live.
+
+    The embedded PostgreSQL, run as root, runs the server as a system user and
+    widens every parent folder of its data directory to g+rx,o+rx. As root we
+    therefore default to /var/lib/dataex, whose parents are world-readable
+    already, never to a folder under root's home.
+    """
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/dataex")
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "dataex"
+
+
+def _doc(text: str, **kw: Any) -> Any:
+    return field(metadata={"doc": text}, **kw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = _doc(
+        "PostgreSQL URL; empty starts the embedded PostgreSQL in the data directory", default=""
+    )
+    data_dir: Path = _doc("Folder for keys and the embedded database", default_factory=default_data_dir)
+    host: str = _doc("Address the HTTP server binds", default="127.0.0.1")
+    port: int = _doc("Port the HTTP server binds", default=8700)
+    log_origin: str = _doc("Origin line of the log's checkpoints", default="dataex.local/log")
+    max_clock_skew_seconds: int = _doc("How far issued_at may be from server time", default=300)
+    checkpoint_interval_seconds: int = _doc("How often a checkpoint is signed", default=10)
+    notice_period_seconds: int = _doc("Public notice period of registrations", default=7 * 86400)
+    maker_fee_bps: int = _doc("Maker fee in basis points", default=5)
+    taker_fee_bps: int = _doc("Taker fee in basis points", default=10)
+    max_body_bytes: int = _doc("Largest request body accepted", default=64 * 1024)
+    batch_max_commands: int = _doc("Most commands the sequencer commits together", default=512)
+    app_role: str = _doc("Database role the service runs as (lacks UPDATE/DELETE on the log)",
+                         default="dataex_app")
+
+    @property
+    def max_clock_skew(self) -> timedelta:
+        return timedelta(seconds=self.max_clock_skew_seconds)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"DATAEX_{f.name.upper()}")
+            if raw is None:
+                continue
+            if f.type in ("int", int):
+                try:
+                    values[f.name] = int(raw)
+                except ValueError as exc:
+                    raise ValueError(f"DATAEX_{f.name.upper()} must be an integer") from exc
+            elif f.type in ("Path", Path):
+                values[f.name] = Path(raw).expanduser()
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, str]]:
+        """(variable, default, doc) for every setting."""
+        out = []
+        for f in fields(cls):
+            default = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
+            out.append((f"DATAEX_{f.name.upper()}", str(default), f.metadata["doc"]))
+        return out
