@@ -1,0 +1,1 @@
+"""PostgreSQL: schema, the single-writer sequencer, and read queries."""

@@ -1,0 +1,64 @@
+"""Bring a database to life for dataex: URL, migrations, app role, engine, sequencer.
+
+Both the HTTP app and the CLI's local commands (`init`, `db upgrade`) start here,
+so there is one way the service reaches a ready database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dataex.settings import Settings
+from dataex.store.database import create_engine
+from dataex.store.embedded import start_embedded
+from dataex.store.migrate import upgrade
+from dataex.store.roles import ensure_app_role
+from dataex.store.sequencer import Sequencer
+
+log = logging.getLogger(__name__)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The configured URL, or the embedded server's (started on demand)."""
+    if settings.database_url:
+        return settings.database_url
+    return start_embedded(settings.data_dir)
+
+
+async def prepare_database(settings: Settings) -> tuple[str, bool]:
+    """Migrate to head and refresh the app role; return (url, runs as app role)."""
+    url = resolve_database_url(settings)
+    await upgrade(url)
+    admin = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        has_role = await ensure_app_role(admin, settings.app_role)
+    finally:
+        await admin.dispose()
+    return url, has_role
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sequencer: Sequencer
+
+    async def close(self) -> None:
+        await self.sequencer.stop()
+        await self.engine.dispose()
+
+
+async def open_runtime(settings: Settings) -> Runtime:
+    """Ready database + running sequencer; raises SequencerLocked if another one writes."""
+    url, has_role = await prepare_database(settings)
+    engine = create_engine(url, role=settings.app_role if has_role else None)
+    sequencer = Sequencer(engine, max_batch=settings.batch_max_commands)
+    try:
+        await sequencer.start()
+    except BaseException:
+        await engine.dispose()
+        raise
+    return Runtime(settings, engine, sequencer)

@@ -1,0 +1,311 @@
+"""The single writer: verified commands in, one transaction per batch, then answers.
+
+Requests put authenticated commands on a queue and wait. The sequencer takes
+everything waiting (up to a batch limit), applies each command to the
+in-memory state through core/, appends one audit entry per accepted command,
+projects the events onto the state tables, and commits the whole batch in ONE
+transaction (group commit). Only after the commit does any request get its
+answer. If the commit fails, the in-memory state is rebuilt from the database
+and every request of the batch gets a 503: nothing acknowledged is lost and
+nothing unacknowledged is half-applied.
+
+A session-level PostgreSQL advisory lock, held on a dedicated connection for
+the sequencer's whole life, allows one sequencer per database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import insert, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from dataex.core.audit import build_entry
+from dataex.core.canonical import canonical_json
+from dataex.core.envelope import Command, ParsedEnvelope, authenticate, recheck_signer
+from dataex.core.errors import Conflict, DomainError, NonceReused
+from dataex.core.state import PlatformState, apply
+from dataex.core.timefmt import format_utc
+from dataex.store.loader import ChainHead, load_chain_head, load_state
+from dataex.store.projection import project
+from dataex.store.tables import audit_entries
+
+log = logging.getLogger(__name__)
+
+SEQUENCER_LOCK_KEY = 0x6461746165780000  # "dataex" + 0
+
+
+class SequencerLocked(RuntimeError):
+    """Another sequencer already writes to this database."""
+
+
+class Unavailable(DomainError):
+    status = 503
+    slug = "unavailable"
+    title = "The command was not committed; nothing was applied, try again"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a client gets for an accepted command (and again for the same document)."""
+
+    seq: int
+    time: str
+    kind: str
+    entry_hash: str
+    events: list[dict[str, Any]]
+    replayed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "kind": self.kind,
+            "entry_hash": self.entry_hash,
+            "events": self.events,
+        }
+
+
+@dataclass
+class _Pending:
+    command: Command
+    future: asyncio.Future[Receipt]
+
+
+@dataclass
+class _Batch:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[list[dict[str, Any]], int]] = field(default_factory=list)
+    # an outcome is a receipt, a refusal, or the earlier copy of the same document in this batch
+    outcomes: list[tuple[_Pending, Receipt | DomainError | _Pending]] = field(default_factory=list)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Sequencer:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        max_batch: int = 512,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.engine = engine
+        self.max_batch = max_batch
+        self.clock = clock
+        self.state = PlatformState()
+        self.head = ChainHead(0, "")
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._lock_conn: AsyncConnection | None = None
+
+    # -- life cycle -------------------------------------------------------
+    async def start(self) -> None:
+        """Take the advisory lock, load state, start the loop; SequencerLocked if taken."""
+        conn = await self.engine.connect()
+        got = (
+            await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SEQUENCER_LOCK_KEY})
+        ).scalar()
+        await conn.commit()
+        if not got:
+            await conn.close()
+            raise SequencerLocked(
+                "another dataex sequencer holds the write lock on this database; "
+                "stop it first (only one server may write to a database)"
+            )
+        self._lock_conn = conn
+        await self._reload()
+        self._task = asyncio.create_task(self._run(), name="dataex-sequencer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        while not self._queue.empty():
+            self._queue.get_nowait().future.set_exception(Unavailable("the server is stopping"))
+        if self._lock_conn is not None:
+            await self._lock_conn.close()  # closing the session releases the lock
+            self._lock_conn = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def _reload(self) -> None:
+        async with self.engine.connect() as conn:
+            self.state = await load_state(conn)
+            self.head = await load_chain_head(conn)
+
+    # -- submission -------------------------------------------------------
+    def authenticate(
+        self, parsed: ParsedEnvelope, *, max_skew: Any, allow_genesis: bool = False
+    ) -> Command:
+        """Check signature, signer, role and time against the live state (request side)."""
+        return authenticate(
+            parsed,
+            self.state.participants,
+            now=self.clock(),
+            max_skew=max_skew,
+            allow_genesis=allow_genesis,
+        )
+
+    async def submit(self, command: Command) -> Receipt:
+        """Queue an authenticated command; return once its batch is durably committed."""
+        if not self.running:
+            raise Unavailable("the sequencer is not running")
+        future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(command, future))
+        return await future
+
+    # -- the loop ---------------------------------------------------------
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._process(batch)
+            except asyncio.CancelledError:
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(Unavailable("the server is stopping"))
+                raise
+            except Exception:
+                log.exception("batch of %d failed to commit; rebuilding state", len(batch))
+                # Rebuild first, answer after: a client told "503" may retry at
+                # once and must meet the committed state, not the abandoned one.
+                await self._reload_after_failure()
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(Unavailable("the batch failed to commit"))
+
+    async def _reload_after_failure(self) -> None:
+        while True:
+            try:
+                await self._reload()
+                return
+            except Exception:
+                log.exception("cannot reload state from the database; retrying in 1 s")
+                await asyncio.sleep(1)
+
+    async def _process(self, batch: list[_Pending]) -> None:
+        now = self.clock()
+        time = format_utc(now)
+        committed = await self._committed_documents(batch)
+        seen: dict[tuple[str, str], tuple[bytes, _Pending]] = {}
+        work = _Batch()
+        seq, prev_hash = self.head.seq, self.head.entry_hash
+        for pending in batch:
+            parsed = pending.command.parsed
+            key = (parsed.signer, parsed.nonce)
+            try:
+                if key in committed:
+                    work.outcomes.append((pending, self._replay(parsed, *committed[key])))
+                    continue
+                if key in seen:
+                    if seen[key][0] != parsed.canonical_document:
+                        raise NonceReused(f"nonce {parsed.nonce!r} was already used")
+                    work.outcomes.append((pending, seen[key][1]))  # resolved below
+                    continue
+                if pending.command.genesis:
+                    if self.state.participants.by_id:
+                        raise Conflict("the platform already has its operator")
+                else:
+                    recheck_signer(pending.command, self.state.participants)
+                events = apply(self.state, pending.command)
+            except DomainError as error:
+                work.outcomes.append((pending, error))
+                continue
+            seq += 1
+            entry, canonical, digest = build_entry(
+                seq=seq,
+                time=time,
+                kind=parsed.contract.name,
+                signer=parsed.signer,
+                participant_id=pending.command.participant_id,
+                envelope=parsed.envelope,
+                events=events,
+                prev_hash=prev_hash,
+            )
+            prev_hash = digest
+            seen[key] = (parsed.canonical_document, pending)
+            work.rows.append(
+                {
+                    "seq": seq,
+                    "time": now,
+                    "kind": parsed.contract.name,
+                    "signer": parsed.signer,
+                    "nonce": parsed.nonce,
+                    "participant_id": entry["participant_id"] or events[0].get("participant_id"),
+                    "entry": canonical.decode(),
+                    "entry_hash": bytes.fromhex(digest),
+                }
+            )
+            work.events.append((events, seq))
+            work.outcomes.append(
+                (pending, Receipt(seq, time, parsed.contract.name, digest, events))
+            )
+        if work.rows:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(audit_entries), work.rows)
+                for events, event_seq in work.events:
+                    await project(conn, events, event_seq)
+            self.head = ChainHead(seq, prev_hash)
+        self._answer(work)
+
+    @staticmethod
+    def _answer(work: _Batch) -> None:
+        receipts = {id(p): o for p, o in work.outcomes if isinstance(o, Receipt)}
+        for pending, outcome in work.outcomes:
+            if pending.future.done():
+                continue
+            if isinstance(outcome, _Pending):  # a duplicate within the batch
+                first = receipts.get(id(outcome))
+                if first is None:
+                    pending.future.set_exception(Unavailable("the first copy was refused"))
+                else:
+                    pending.future.set_result(replace(first, replayed=True))
+            elif isinstance(outcome, Receipt):
+                pending.future.set_result(outcome)
+            else:
+                pending.future.set_exception(outcome)
+
+    @staticmethod
+    def _replay(parsed: ParsedEnvelope, entry_text: str, entry_hash: bytes) -> Receipt:
+        entry = msgspec.json.decode(entry_text)
+        if canonical_json(entry["envelope"]["document"]) != parsed.canonical_document:
+            raise NonceReused(
+                f"nonce {parsed.nonce!r} was already used by signer {parsed.signer} "
+                f"for another document (log entry {entry['seq']})"
+            )
+        return Receipt(
+            entry["seq"], entry["time"], entry["kind"], entry_hash.hex(), entry["events"], True
+        )
+
+    async def _committed_documents(
+        self, batch: list[_Pending]
+    ) -> dict[tuple[str, str], tuple[str, bytes]]:
+        keys = {(p.command.parsed.signer, p.command.parsed.nonce) for p in batch}
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    audit_entries.c.signer,
+                    audit_entries.c.nonce,
+                    audit_entries.c.entry,
+                    audit_entries.c.entry_hash,
+                ).where(tuple_(audit_entries.c.signer, audit_entries.c.nonce).in_(list(keys)))
+            )
+            return {(r.signer, r.nonce): (r.entry, bytes(r.entry_hash)) for r in rows}
+
