@@ -1,0 +1,1 @@
+"""Litestar HTTP API: thin controllers over store/ and core/."""

@@ -1,0 +1,66 @@
+"""The Litestar app factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from dataex import __version__
+from dataex.api.audit import AuditController
+from dataex.api.contracts import ContractsController, ProblemsController
+from dataex.api.documents import DocumentsController
+from dataex.api.health import HealthController
+from dataex.api.participants import ParticipantsController
+from dataex.api.problems import EXCEPTION_HANDLERS
+from dataex.settings import Settings
+from dataex.store.runtime import Runtime, open_runtime
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
+    """Build the app; with `runtime` given (tests), the caller owns its life cycle."""
+    settings = settings or (runtime.settings if runtime else Settings.from_env())
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if runtime is not None:
+            yield
+            return
+        own = await open_runtime(settings)
+        app.state.runtime = own
+        try:
+            yield
+        finally:
+            await own.close()
+
+    return Litestar(
+        route_handlers=[
+            HealthController,
+            DocumentsController,
+            AuditController,
+            ParticipantsController,
+            ContractsController,
+            ProblemsController,
+        ],
+        lifespan=[lifespan],
+        state=State({"runtime": runtime}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="dataex",
+            version=__version__,
+            description="Data property registration and trading with a verifiable audit log. "
+            "Every state change is a signed document (contracts/SPEC.md) POSTed to "
+            "/v1/documents; errors are RFC 9457 problem+json.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,35 @@
+"""Participants and their keys (public: who may sign what is part of the record)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.params import FromPath, QueryParameter
+
+from dataex.api.state import runtime_from
+from dataex.core.contracts import ROLES
+from dataex.core.errors import NotFound, SchemaViolation
+from dataex.store.queries import list_participants
+
+
+class ParticipantsController(Controller):
+    path = "/v1/participants"
+    tags = ["participants"]
+
+    @get("/", summary="All participants, optionally by role")
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        role: Annotated[str | None, QueryParameter(description="filter by role")] = None,
+    ) -> dict[str, Any]:
+        if role is not None and role not in ROLES:
+            raise SchemaViolation(f"unknown role {role!r}; roles are {list(ROLES)}")
+        return {"participants": await list_participants(runtime_from(request).engine, role)}
+
+    @get("/{participant_id:str}", summary="One participant with its keys")
+    async def show(self, request: Request[Any, Any, Any], participant_id: FromPath[str]) -> dict[str, Any]:
+        for p in await list_participants(runtime_from(request).engine):
+            if p["participant_id"] == participant_id:
+                return p
+        raise NotFound(f"no participant {participant_id}")

@@ -1,0 +1,111 @@
+"""RFC 9457 problem+json for every error, with one stable `type` per kind of error.
+
+type = "/problems/<slug>", which this server also serves as a short
+human-readable page (GET /problems/{slug}).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from dataex.core.errors import DomainError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+log = logging.getLogger(__name__)
+
+# Slugs for errors that Litestar raises itself (routing, size limits, ...).
+HTTP_SLUGS: dict[int, tuple[str, str]] = {
+    400: ("bad-request", "The request is malformed"),
+    401: ("unauthorized", "Authentication is required"),
+    403: ("forbidden", "The signer may not do this"),
+    404: ("not-found", "No such resource"),
+    405: ("method-not-allowed", "The method is not allowed on this resource"),
+    413: ("body-too-large", "The request body is too large"),
+    415: ("unsupported-media-type", "The media type is not supported"),
+    429: ("too-many-requests", "Too many requests"),
+    503: ("unavailable", "The service is not ready"),
+}
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    **extra: Any,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, DomainError)
+    return problem(
+        request, status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail, **exc.extra
+    )
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    slug, title = HTTP_SLUGS.get(status, ("http-error", "HTTP error"))
+    extra: dict[str, Any] = {}
+    if exc.extra:
+        extra["errors"] = exc.extra
+    return problem(request, status=status, slug=slug, title=title, detail=str(exc.detail), **extra)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    return problem(
+        request,
+        status=HTTP_500_INTERNAL_SERVER_ERROR,
+        slug="internal-error",
+        title="Internal server error",
+        detail="an unexpected error occurred; nothing was acknowledged",
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    DomainError: domain_error_handler,
+    HTTPException: http_exception_handler,
+    Exception: internal_error_handler,
+}
+
+
+def _subclasses(cls: type[DomainError]) -> list[type[DomainError]]:
+    out = []
+    for sub in cls.__subclasses__():
+        out.append(sub)
+        out.extend(_subclasses(sub))
+    return out
+
+
+def problem_catalogue() -> dict[str, dict[str, Any]]:
+    """Every problem slug this server can answer with, and what it means."""
+    catalogue = {
+        slug: {"type": f"/problems/{slug}", "title": title, "status": status}
+        for status, (slug, title) in HTTP_SLUGS.items()
+    }
+    catalogue["internal-error"] = {
+        "type": "/problems/internal-error", "title": "Internal server error", "status": 500
+    }
+    for cls in _subclasses(DomainError):
+        catalogue[cls.slug] = {"type": f"/problems/{cls.slug}", "title": cls.title,
+                               "status": cls.status}
+    return dict(sorted(catalogue.items()))

@@ -1,0 +1,93 @@
+"""What every CLI command shares: settings, the server URL, clean failures."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from dataex.client import ProblemError
+from dataex.keyfiles import KeyFileError
+from dataex.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FAILURE = 1
+EXIT_REFUSED = 2  # the server refused (problem+json) or verification found a fault
+EXIT_LOCKED = 3  # another sequencer already writes to the database
+
+
+def settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def default_server() -> str:
+    s = settings()
+    return f"http://{s.host}:{s.port}"
+
+
+server_option = click.option(
+    "--server",
+    envvar="DATAEX_SERVER",
+    default=default_server,
+    show_default="http://DATAEX_HOST:DATAEX_PORT",
+    help="Base URL of a running dataex server.",
+)
+
+key_option = click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="PEM file of the signing key (see `dataex keys new`).",
+)
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def friendly_errors(fn: F) -> F:
+    """Turn expected failures into one clear line and a non-zero exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import httpx
+
+        try:
+            return fn(*args, **kwargs)
+        except ProblemError as exc:
+            click.echo(f"refused: {exc}", err=True)
+            print_json(exc.problem)
+            sys.exit(EXIT_REFUSED)
+        except KeyFileError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except httpx.HTTPError as exc:
+            raise click.ClickException(f"cannot reach the server: {exc}") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def read_json_argument(source: str) -> Any:
+    """JSON from a file path, '-' for stdin, or an inline JSON text."""
+    if source == "-":
+        text = sys.stdin.read()
+    elif source.lstrip().startswith(("{", "[")):
+        text = source
+    else:
+        try:
+            text = Path(source).read_text()
+        except OSError as exc:
+            raise click.ClickException(f"cannot read {source}: {exc.strerror}") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{source} is not valid JSON: {exc}") from exc

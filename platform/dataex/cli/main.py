@@ -1,0 +1,34 @@
+"""`dataex`: the command line of the platform."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from dataex import __version__
+from dataex.cli.audit import audit
+from dataex.cli.contracts import contracts
+from dataex.cli.documents import sign, submit, submit_envelope
+from dataex.cli.keys import keys
+from dataex.cli.server import db, init, serve, show_settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dataex")
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def cli(verbose: bool) -> None:
+    """dataex: data property registration and trading with a verifiable audit log."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+for command in (init, serve, db, keys, sign, submit, submit_envelope, audit, contracts,
+                show_settings):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli()

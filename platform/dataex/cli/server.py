@@ -1,0 +1,138 @@
+"""`dataex init`, `dataex serve`, `dataex db upgrade`, `dataex settings`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+import click
+
+from dataex.bootstrap import KeyPaths, ensure_genesis, ensure_keys, operator_admitted
+from dataex.cli.common import EXIT_LOCKED, print_json, settings
+from dataex.settings import Settings
+from dataex.store.runtime import open_runtime, prepare_database, resolve_database_url
+from dataex.store.sequencer import SequencerLocked
+
+log = logging.getLogger(__name__)
+
+
+async def _init(s: Settings, *, demo: bool) -> dict[str, object]:
+    paths, created = ensure_keys(s)
+    runtime = await open_runtime(s)
+    try:
+        genesis = await ensure_genesis(runtime, paths)
+        if not operator_admitted(runtime, paths):
+            raise click.ClickException(
+                f"the database already has an operator whose key is not {paths.operator}; "
+                "use the data directory that initialised this database"
+            )
+        seeded: list[str] = []
+        if demo:
+            from dataex.demo import seed_demo
+
+            seeded = await seed_demo(runtime, paths)
+        return {
+            "data_dir": str(s.data_dir),
+            "operator_key": str(paths.operator),
+            "log_key": str(paths.log),
+            "keys_created": created,
+            "genesis_written": genesis,
+            "demo_participants_admitted": seeded,
+            "log_size": runtime.sequencer.head.seq,
+        }
+    finally:
+        await runtime.close()
+
+
+def _run_init(s: Settings, *, demo: bool) -> dict[str, object]:
+    try:
+        return asyncio.run(_init(s, demo=demo))
+    except SequencerLocked as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+
+
+@click.command()
+@click.option("--demo", is_flag=True, help="Also admit the demo participants.")
+def init(demo: bool) -> None:
+    """Create the data directory, the operator and log keys, and the genesis entry.
+
+    Safe to run again: what exists is kept.
+    """
+    print_json(_run_init(settings(), demo=demo))
+
+
+@click.command()
+@click.option("--demo", is_flag=True, help="Seed demo participants (keys in DATA_DIR/demo-keys).")
+@click.option("--host", default=None, help="Bind address (default DATAEX_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default DATAEX_PORT).")
+def serve(demo: bool, host: str | None, port: int | None) -> None:
+    """Run the HTTP service (initialising and migrating the database first).
+
+    One server writes to a database: a second `serve` on the same database
+    exits with code 3 and says so.
+    """
+    s = settings()
+    embedded = s.embedded
+    if host:
+        os.environ["DATAEX_HOST"] = host
+    if port:
+        os.environ["DATAEX_PORT"] = str(port)
+    # The embedded server is started here, in the parent, and outlives the
+    # worker; the worker then reaches it by URL like any external server.
+    url = resolve_database_url(s)
+    os.environ["DATAEX_DATABASE_URL"] = url
+    s = Settings.from_env()
+    facts = _run_init(s, demo=demo)
+    base = f"http://{s.host}:{s.port}"
+    click.echo(f"dataex {'(demo) ' if demo else ''}serving on {base}")
+    click.echo(f"  API docs     {base}/schema")
+    click.echo(f"  health       {base}/health/ready")
+    click.echo(f"  audit log    {base}/v1/audit/entries")
+    click.echo(f"  participants {base}/v1/participants")
+    click.echo(f"  data dir     {s.data_dir} (operator key {facts['operator_key']})")
+    if demo:
+        click.echo(f"  demo keys    {s.data_dir / 'demo-keys'}")
+    where = f"embedded PostgreSQL in {s.data_dir / 'pgdata'}" if embedded else "DATAEX_DATABASE_URL"
+    click.echo(f"  database     {where}")
+    click.echo("Press Ctrl+C to stop.", err=True)
+    _serve_granian(s)
+
+
+def _serve_granian(s: Settings) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(
+        "dataex.api.asgi:app_factory",
+        address=s.host,
+        port=s.port,
+        interface=Interfaces.ASGI,
+        factory=True,
+        workers=1,  # one sequencer per database: exactly one worker
+    ).serve()
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the Alembic migrations up to the latest revision."""
+    s = settings()
+    url, has_role = asyncio.run(prepare_database(s))
+    click.echo("database is at the latest revision"
+               + ("" if has_role else " (no app role: the user may not create roles)"))
+
+
+@click.command("settings")
+def show_settings() -> None:
+    """List every DATAEX_* setting with its default and current value."""
+    current = Settings.from_env()
+    for var, default, doc in Settings.describe():
+        value = getattr(current, var.removeprefix("DATAEX_").lower())
+        click.echo(f"{var}={value}\n    {doc} (default: {default or '(empty)'})")

@@ -1,0 +1,87 @@
+"""A small client SDK: build, sign and submit documents; read the log.
+
+Used by the CLI, the demo seed, the tests and the benchmarks, so there is one
+way a document is put together on the client side.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from dataex.core.signing import key_id, public_key_bytes, sign_document
+from dataex.core.timefmt import format_utc
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def build_document(
+    contract: str,
+    body: dict[str, Any],
+    key: Ed25519PrivateKey,
+    *,
+    nonce: str | None = None,
+    issued_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A signed envelope for `body` under `contract`, signed by `key`."""
+    document = {
+        "contract": contract,
+        "signer": key_id(public_key_bytes(key)),
+        "nonce": nonce or new_nonce(),
+        "issued_at": format_utc(issued_at or datetime.now(UTC)),
+        "body": body,
+    }
+    return sign_document(document, key)
+
+
+class ProblemError(Exception):
+    """The server answered with an RFC 9457 problem."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        super().__init__(f"{status} {problem.get('title', '')}: {problem.get('detail', '')}")
+        self.status = status
+        self.problem = problem
+
+
+def _check(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = {"title": response.reason_phrase, "detail": response.text[:500]}
+        raise ProblemError(response.status_code, problem)
+    return response.json()
+
+
+class Client:
+    """Synchronous HTTP client for a dataex server."""
+
+    def __init__(self, server: str, *, timeout: float = 30.0) -> None:
+        self.http = httpx.Client(base_url=server.rstrip("/"), timeout=timeout)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
+    def submit(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        return _check(self.http.post("/v1/documents", json=envelope))  # type: ignore[no-any-return]
+
+    def get(self, path: str, **params: Any) -> Any:
+        return _check(self.http.get(path, params=params))
+
+    def export_lines(self, from_seq: int = 1) -> Iterator[str]:
+        """Stream the log's JSON Lines export."""
+        with self.http.stream("GET", "/v1/audit/export", params={"from": from_seq}) as response:
+            if response.status_code >= 400:
+                response.read()
+                _check(response)
+            yield from response.iter_lines()
