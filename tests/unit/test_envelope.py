@@ -1,0 +1,149 @@
+"""Parsing and authenticating envelopes, in the documented order, without a database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from dataex.core import errors
+from dataex.core.envelope import authenticate, parse_envelope
+from dataex.core.contracts import AdmitParticipant
+from dataex.core.participants import Participants
+from dataex.core.signing import sign_document
+from tests.factories import ADMIT, REVOKE, ROTATE, Actor, encode, now
+
+SKEW = timedelta(seconds=300)
+
+
+def _platform() -> tuple[Participants, Actor, Actor]:
+    people = Participants()
+    operator, trader = Actor.new("op"), Actor.new("trader")
+    people.admit(AdmitParticipant(**operator.admission(["operator"])))
+    people.admit(AdmitParticipant(**trader.admission(["trader"])))
+    return people, operator, trader
+
+
+def _auth(envelope: dict, people: Participants, **kw):  # type: ignore[no-untyped-def]
+    parsed = parse_envelope(encode(envelope), 65536)
+    return authenticate(parsed, people, now=now(), max_skew=SKEW, **kw)
+
+
+def test_a_good_document_authenticates_as_its_participant() -> None:
+    people, operator, trader = _platform()
+    command = _auth(operator.sign(ADMIT, Actor.new("x").admission(["trader"])), people)
+    assert command.participant_id == "P000001"
+    assert command.contract_name == ADMIT
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (b"{not json", errors.MalformedJson),
+        (b'{"document": 1, "signature": "x"}', errors.SchemaViolation),
+        (b'{"document": {"contract": "dataex.nope.v1"}, "signature": "x"}', errors.UnknownContract),
+    ],
+)
+def test_shape_errors(raw: bytes, error: type[errors.DomainError]) -> None:
+    with pytest.raises(error):
+        parse_envelope(raw, 65536)
+
+
+def test_size_is_checked_before_anything_else() -> None:
+    from dataex.core.envelope import BodyTooLarge
+
+    with pytest.raises(BodyTooLarge):
+        parse_envelope(b"{not json" + b" " * 100, 50)
+
+
+def test_schema_violation_names_the_field() -> None:
+    people, operator, _ = _platform()
+    bad = operator.sign(ADMIT, {**Actor.new("x").admission(["trader"]), "roles": ["king"]})
+    with pytest.raises(errors.SchemaViolation, match=r"roles\[0\]"):
+        parse_envelope(encode(bad), 65536)
+
+
+def test_unknown_fields_are_refused_not_ignored() -> None:
+    _, operator, _ = _platform()
+    bad = operator.sign(ADMIT, {**Actor.new("x").admission(["trader"]), "extra": 1})
+    with pytest.raises(errors.SchemaViolation, match="extra"):
+        parse_envelope(encode(bad), 65536)
+
+
+def test_floats_are_refused() -> None:
+    _, operator, _ = _platform()
+    envelope = operator.sign(REVOKE, {"key_id": operator.key_id, "reason": "x"})
+    envelope["document"]["body"]["reason"] = 1.5
+    with pytest.raises(errors.SchemaViolation):
+        parse_envelope(encode(envelope), 65536)
+
+
+def test_trailing_newline_in_a_nonce_is_refused() -> None:
+    _, operator, _ = _platform()
+    envelope = operator.sign(REVOKE, {"key_id": operator.key_id, "reason": "x"}, nonce="n1\n")
+    with pytest.raises(errors.SchemaViolation, match="nonce"):
+        parse_envelope(encode(envelope), 65536)
+
+
+def test_tampered_body_fails_the_signature() -> None:
+    people, operator, _ = _platform()
+    envelope = operator.sign(ADMIT, Actor.new("x").admission(["trader"]))
+    envelope["document"]["body"]["roles"] = ["operator"]
+    with pytest.raises(errors.BadSignature):
+        _auth(envelope, people)
+
+
+def test_signature_by_another_key_fails() -> None:
+    people, operator, trader = _platform()
+    envelope = operator.sign(ADMIT, Actor.new("x").admission(["trader"]))
+    envelope["signature"] = trader.sign(ADMIT, envelope["document"]["body"])["signature"]
+    with pytest.raises(errors.BadSignature):
+        _auth(envelope, people)
+
+
+def test_unknown_signer_is_refused() -> None:
+    people, *_ = _platform()
+    stranger = Actor.new("stranger")
+    with pytest.raises(errors.UnknownSigner):
+        _auth(stranger.sign(ROTATE, {"new_public_key": Actor.new("y").public_key}), people)
+
+
+def test_revoked_key_is_refused_even_with_a_good_signature() -> None:
+    people, operator, trader = _platform()
+    people.keys[trader.key_id].status = "revoked"
+    with pytest.raises(errors.RevokedKey):
+        _auth(trader.sign(ROTATE, {"new_public_key": Actor.new("y").public_key}), people)
+
+
+def test_missing_role_is_refused() -> None:
+    people, _, trader = _platform()
+    with pytest.raises(errors.RoleNotAllowed, match="operator"):
+        _auth(trader.sign(ADMIT, Actor.new("x").admission(["trader"])), people)
+
+
+@pytest.mark.parametrize("offset", [timedelta(minutes=-6), timedelta(minutes=6)])
+def test_issued_at_outside_the_skew_is_refused(offset: timedelta) -> None:
+    people, operator, _ = _platform()
+    envelope = operator.sign(ADMIT, Actor.new("x").admission(["trader"]), issued_at=now() + offset)
+    with pytest.raises(errors.ClockSkew):
+        _auth(envelope, people)
+
+
+def test_impossible_time_is_a_schema_violation_not_a_crash() -> None:
+    people, operator, _ = _platform()
+    document = operator.sign(ADMIT, Actor.new("x").admission(["trader"]))["document"]
+    document = dict(document, issued_at="2026-13-45T99:59:59Z")
+    with pytest.raises(errors.SchemaViolation, match="issued_at"):
+        _auth(sign_document(document, operator.key), people)
+
+
+def test_genesis_only_when_allowed_and_the_platform_is_empty() -> None:
+    operator = Actor.new("op")
+    envelope = operator.sign(ADMIT, operator.admission(["operator"]))
+    with pytest.raises(errors.UnknownSigner):
+        _auth(envelope, Participants())
+    command = _auth(envelope, Participants(), allow_genesis=True)
+    assert command.genesis and command.participant_id is None
+    people, *_ = _platform()
+    with pytest.raises(errors.UnknownSigner):
+        _auth(envelope, people, allow_genesis=True)
