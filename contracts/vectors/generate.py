@@ -1,0 +1,321 @@
+"""Write contracts/vectors/vectors.json: fixed keys, documents, canonical bytes, signatures.
+
+Client authors in any language test their canonicalisation and signing against the
+file, so it must come from the same code the server runs (dataex.core) and must not
+drift: tests/unit/test_contract_vectors.py rebuilds it in memory and compares.
+Ed25519 (RFC 8032) signatures are deterministic, so the output is byte-for-byte stable.
+
+Run: .venv/bin/python contracts/vectors/generate.py
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from dataex.core.canonical import MAX_SAFE_INTEGER, canonical_json
+from dataex.core.contracts import CONTRACTS
+from dataex.core.encoding import b64url_encode
+from dataex.core.signing import SIGNING_PREFIX, key_id, public_key_bytes, signing_bytes
+
+OUTPUT = Path(__file__).with_name("vectors.json")
+
+# Test keys only: their private halves are published here on purpose.
+SEEDS: dict[str, bytes] = {
+    "primary": bytes(range(32)),  # signs every vector
+    "second": bytes(range(32, 64)),  # a trader's key: admitted, then revoked
+    "third": bytes(range(64, 96)),  # the key the operator rotates to
+}
+
+# Not a known contract: documents that exercise canonicalisation beyond today's bodies.
+CANONICALISATION_CONTRACT = "dataex.test.canonicalisation.v1"
+
+
+def _private(name: str) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(SEEDS[name])
+
+
+def _public(name: str) -> bytes:
+    return public_key_bytes(_private(name))
+
+
+def _key_entry(name: str) -> dict[str, str]:
+    public = _public(name)
+    return {
+        "seed_hex": SEEDS[name].hex(),
+        "public_key": b64url_encode(public),
+        "public_key_hex": public.hex(),
+        "public_key_sha256_hex": hashlib.sha256(public).hexdigest(),
+        "key_id": key_id(public),
+    }
+
+
+def _document(contract: str, nonce: str, issued_at: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A document signed by the primary key; fields deliberately not in canonical order."""
+    return {
+        "contract": contract,
+        "signer": key_id(_public("primary")),
+        "nonce": nonce,
+        "issued_at": issued_at,
+        "body": body,
+    }
+
+
+def _vector(name: str, kind: str, description: str, document: dict[str, Any]) -> dict[str, Any]:
+    canonical = canonical_json(document)
+    signed = signing_bytes(document)
+    return {
+        "name": name,
+        "kind": kind,
+        "description": description,
+        "key": "primary",
+        "document": document,
+        "canonical": canonical.decode("utf-8"),
+        "canonical_hex": canonical.hex(),
+        "signed_hex": signed.hex(),
+        "signature": b64url_encode(_private("primary").sign(signed)),
+    }
+
+
+def _contract_vectors() -> list[dict[str, Any]]:
+    """One coherent story: genesis, admit a trader, revoke its key, rotate the operator's."""
+    pub = {name: b64url_encode(_public(name)) for name in SEEDS}
+    return [
+        _vector(
+            "admit-genesis",
+            "contract",
+            "The operator admits itself: signer is the key id of body.public_key.",
+            _document(
+                "dataex.participant.admit.v1",
+                "genesis-0001",
+                "2026-11-27T12:00:00Z",
+                {
+                    "display_name": "Dataex Operator Ltd",
+                    "legal_id": "LEI-5493001KJTIIGC8Y1R12",
+                    "public_key": pub["primary"],
+                    "roles": ["operator"],
+                },
+            ),
+        ),
+        _vector(
+            "admit-trader-unicode",
+            "contract",
+            "Non-ASCII text (Chinese and an emoji outside the BMP) goes out as raw UTF-8; "
+            "arrays keep their order (roles are not sorted).",
+            _document(
+                "dataex.participant.admit.v1",
+                "3f2b9c1e-7a4d-4e8b-9c2f-1a6d5e0b7c34",
+                "2026-11-27T12:00:05.250Z",
+                {
+                    "display_name": "深圳数据交易有限公司 📊",
+                    "legal_id": "CN-USCC-91440300MA5G2X7Q1K",
+                    "public_key": pub["second"],
+                    "roles": ["trader", "issuer"],
+                },
+            ),
+        ),
+        _vector(
+            "revoke-trader-key",
+            "contract",
+            "The operator revokes the trader's key.",
+            _document(
+                "dataex.key.revoke.v1",
+                "01JDX7Q2ZK3M5N8P9R0STVWXYZ",
+                "2026-11-27T12:01:00.123456Z",
+                {
+                    "key_id": key_id(_public("second")),
+                    "reason": "Key reported compromised by its holder on 2026-11-27.",
+                },
+            ),
+        ),
+        _vector(
+            "rotate-operator-key",
+            "contract",
+            "The operator replaces its key, signing with the old (primary) key.",
+            _document(
+                "dataex.key.rotate.v1",
+                "op:rotate.2026-11-27_1",
+                "2026-11-27T12:02:00Z",
+                {"new_public_key": pub["third"]},
+            ),
+        ),
+    ]
+
+
+# RFC 8785 §3.2.3: members sort by UTF-16 code units, so U+1F600 (D83D DE00) sorts
+# before U+FB33 although its code point (and UTF-8) is larger.
+_UTF16_KEYS: dict[str, str] = {
+    "\u20ac": "Euro Sign",
+    "\r": "Carriage Return",
+    "\ufb33": "Hebrew Letter Dalet With Dagesh",
+    "1": "One",
+    "\U0001f600": "Emoji: Grinning Face",
+    "\u0080": "Control",
+    "\u00f6": "Latin Small Letter O With Diaeresis",
+}
+
+# Non-canonical JSON text of the string-escapes document: a parser must read it into
+# the same document (escapes, \/ and an escaped surrogate pair, whitespace, key order).
+_ESCAPES_TEXT = (
+    '{ "body": { "text": "quote \\" backslash \\\\ slash \\/ tab \\t newline \\n '
+    "cr \\r bs \\b ff \\f nul \\u0000 us \\u001F del \\u007f ls \\u2028 "
+    'e-acute \\u00E9 emoji \\uD83D\\uDE00" },\n'
+    '  "signer": "SIGNER", "nonce": "escapes-1", "issued_at": "2026-11-27T12:03:00Z",\n'
+    '  "contract": "' + CANONICALISATION_CONTRACT + '" }'
+)
+
+
+def _canonicalisation_vectors() -> list[dict[str, Any]]:
+    """Shapes today's bodies do not reach: a server answers these with unknown-contract."""
+    escapes = _document(
+        CANONICALISATION_CONTRACT,
+        "escapes-1",
+        "2026-11-27T12:03:00Z",
+        {
+            "text": 'quote " backslash \\ slash / tab \t newline \n cr \r bs \b ff \f '
+            "nul \u0000 us \u001f del \u007f ls \u2028 e-acute é emoji 😀"
+        },
+    )
+    escapes_vector = _vector(
+        "string-escapes",
+        "canonicalisation",
+        'Only \\" and \\\\ and \\b \\f \\n \\r \\t and lowercase \\u00xx (other controls) are '
+        "escaped; '/', DEL and U+2028 are not. document_text is a non-canonical spelling that "
+        "must parse to the same document.",
+        escapes,
+    )
+    escapes_vector["document_text"] = _ESCAPES_TEXT.replace("SIGNER", escapes["signer"])
+    return [
+        _vector(
+            "utf16-key-order",
+            "canonicalisation",
+            "Object members sort by UTF-16 code units (RFC 8785 §3.2.3), not by code point "
+            "or UTF-8 bytes.",
+            _document(CANONICALISATION_CONTRACT, "utf16-1", "2026-11-27T12:03:00Z", _UTF16_KEYS),
+        ),
+        escapes_vector,
+        _vector(
+            "nested-integers",
+            "canonicalisation",
+            "Nested objects sort at every level; integers at ±(2^53-1) are the largest "
+            "allowed; true, false, null and empty containers.",
+            _document(
+                CANONICALISATION_CONTRACT,
+                "nested-1",
+                "2026-11-27T12:03:00Z",
+                {
+                    "z": {"b": [1, {"y": MAX_SAFE_INTEGER, "x": -MAX_SAFE_INTEGER}], "a": 0},
+                    "amounts": [MAX_SAFE_INTEGER - 1, -1, 100, 0],
+                    "flags": {"t": True, "f": False, "n": None},
+                    "empty_object": {},
+                    "empty_array": [],
+                },
+            ),
+        ),
+    ]
+
+
+def _negative_vectors(positive: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Inputs a conforming client must refuse, each tied to the problem the server returns."""
+    by_name = {v["name"]: v for v in positive}
+    primary = _private("primary")
+
+    trader = by_name["admit-trader-unicode"]
+    tampered = json.loads(json.dumps(trader["document"]))
+    tampered["body"]["roles"] = ["trader", "issuer", "operator"]
+
+    genesis = by_name["admit-genesis"]
+    unprefixed = primary.sign(canonical_json(genesis["document"]))
+
+    sig = genesis["signature"]
+    # 64 bytes need 86 characters whose last 4 bits are padding; a lenient decoder
+    # ignores them, so flipping one of them must still be refused.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    trailing = sig[:-1] + alphabet[alphabet.index(sig[-1]) ^ 1]
+
+    return [
+        {
+            "name": "float-refused",
+            "description": "A float is not a dataex number: canonicalisation must refuse it.",
+            "expect": "refused",
+            "problem": "schema-violation",
+            "document": _document(
+                CANONICALISATION_CONTRACT, "float-1", "2026-11-27T12:04:00Z", {"price": 1.5}
+            ),
+        },
+        {
+            "name": "unsafe-integer-refused",
+            "description": "2^53 is outside ±(2^53-1): canonicalisation must refuse it.",
+            "expect": "refused",
+            "problem": "schema-violation",
+            "document": _document(
+                CANONICALISATION_CONTRACT,
+                "int-1",
+                "2026-11-27T12:04:00Z",
+                {"amount": MAX_SAFE_INTEGER + 1},
+            ),
+        },
+        {
+            "name": "tampered-document",
+            "description": "admit-trader-unicode with 'operator' added to roles, carrying the "
+            "original signature: verification must fail.",
+            "expect": "bad-signature",
+            "problem": "bad-signature",
+            "derived_from": "admit-trader-unicode",
+            "key": "primary",
+            "document": tampered,
+            "signature": trader["signature"],
+        },
+        {
+            "name": "signature-without-prefix",
+            "description": "admit-genesis signed over the canonical bytes without the "
+            "'dataex-document-v1\\n' prefix: verification must fail.",
+            "expect": "bad-signature",
+            "problem": "bad-signature",
+            "derived_from": "admit-genesis",
+            "key": "primary",
+            "document": genesis["document"],
+            "signature": b64url_encode(unprefixed),
+        },
+        {
+            "name": "signature-nonzero-trailing-bits",
+            "description": "admit-genesis's signature with a padding bit of the last character "
+            "set; it decodes leniently to the same 64 bytes but is not strict base64url.",
+            "expect": "bad-encoding",
+            "problem": "bad-encoding",
+            "derived_from": "admit-genesis",
+            "key": "primary",
+            "document": genesis["document"],
+            "signature": trailing,
+        },
+    ]
+
+
+def build_vectors() -> dict[str, Any]:
+    """The whole vectors file as a JSON value; pure and deterministic."""
+    positive = _contract_vectors() + _canonicalisation_vectors()
+    return {
+        "about": "dataex signing test vectors; see contracts/SPEC.md and README.md here. "
+        "Generated by contracts/vectors/generate.py; do not edit by hand.",
+        "signing_prefix": SIGNING_PREFIX.decode("ascii"),
+        "signing_prefix_hex": SIGNING_PREFIX.hex(),
+        "max_safe_integer": MAX_SAFE_INTEGER,
+        "contracts": sorted(CONTRACTS),
+        "keys": {name: _key_entry(name) for name in SEEDS},
+        "vectors": positive,
+        "negative": _negative_vectors(positive),
+    }
+
+
+def render(vectors: dict[str, Any]) -> str:
+    """The exact file text: 2-space indent, raw UTF-8, insertion order kept, final newline."""
+    return json.dumps(vectors, indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    OUTPUT.write_text(render(build_vectors()), encoding="utf-8")
+    print(f"wrote {OUTPUT}")
