@@ -1,0 +1,5 @@
+"""`python -m dataex` is the `dataex` command."""
+
+from dataex.cli.main import main
+
+main()

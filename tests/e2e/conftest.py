@@ -1,0 +1,90 @@
+"""A real `dataex serve` process on a fresh database, driven through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    env: dict[str, str]
+    data_dir: Path
+    process: subprocess.Popen[str] | None = None
+
+    def start(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dataex", "serve", *args],
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.process.stdout.read()}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("server did not become ready in 60 s")
+
+    def stop(self) -> str:
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            out, _ = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, _ = self.process.communicate()
+        self.process = None
+        return out
+
+    def cli(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "dataex", *args],
+            env=self.env, capture_output=True, text=True, input=stdin, timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"dataex {' '.join(args)} failed ({result.returncode}):\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+    def cli_json(self, *args: str) -> Any:
+        return json.loads(self.cli(*args).stdout)
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATAEX_DATABASE_URL": database_url,
+        "DATAEX_DATA_DIR": str(tmp_path / "data"),
+        "DATAEX_PORT": str(port),
+        "DATAEX_SERVER": f"http://127.0.0.1:{port}",
+    }
+    srv = Server(f"http://127.0.0.1:{port}", env, tmp_path / "data")
+    try:
+        yield srv
+    finally:
+        if srv.process is not None:
+            srv.stop()
