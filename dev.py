@@ -41,7 +41,7 @@ def ensure_environment() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script must say so on an old Python
         print("dataex needs Python 3.11 or newer", file=sys.stderr)
         return 2
     if not argv or argv[0] not in {"demo", "test"}:

@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from dataex.settings import Settings
+from dataex.store.database import create_engine
 from dataex.store.migrate import upgrade
 from dataex.store.roles import ensure_app_role
-from dataex.store.database import create_engine
 
 DB_FIXTURES = {"database_url", "runtime", "api", "fresh_database"}
 

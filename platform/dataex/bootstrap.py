@@ -69,5 +69,6 @@ async def submit_local(runtime: Runtime, envelope: dict[str, object]) -> None:
 
 
 def operator_admitted(runtime: Runtime, paths: KeyPaths) -> bool:
-    record = runtime.sequencer.state.participants.keys.get(describe(load_key(paths.operator))["key_id"])
+    operator_key_id = describe(load_key(paths.operator))["key_id"]
+    record = runtime.sequencer.state.participants.keys.get(operator_key_id)
     return record is not None and record.status == "active"

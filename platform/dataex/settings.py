@@ -36,7 +36,9 @@ class Settings:
     database_url: str = _doc(
         "PostgreSQL URL; empty starts the embedded PostgreSQL in the data directory", default=""
     )
-    data_dir: Path = _doc("Folder for keys and the embedded database", default_factory=default_data_dir)
+    data_dir: Path = _doc(
+        "Folder for keys and the embedded database", default_factory=default_data_dir
+    )
     host: str = _doc("Address the HTTP server binds", default="127.0.0.1")
     port: int = _doc("Port the HTTP server binds", default=8700)
     log_origin: str = _doc("Origin line of the log's checkpoints", default="dataex.local/log")
@@ -83,6 +85,6 @@ class Settings:
         """(variable, default, doc) for every setting."""
         out = []
         for f in fields(cls):
-            default = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
+            default = f.default_factory() if callable(f.default_factory) else f.default
             out.append((f"DATAEX_{f.name.upper()}", str(default), f.metadata["doc"]))
         return out

@@ -80,7 +80,7 @@ BAD_INPUTS: dict[str, tuple[Case, int, str]] = {
                           "signature": _flip_trailing_bits(e["signature"])}),
         400, "bad-encoding"),
     "wrong signature": (
-        lambda w: encode({**(e := w["operator"].sign(ADMIT, Actor.new("x").admission(["trader"]))),
+        lambda w: encode({**w["operator"].sign(ADMIT, Actor.new("x").admission(["trader"])),
                           "signature": w["operator"].sign(ADMIT, {})["signature"]}),
         401, "bad-signature"),
     "signature by another key": (

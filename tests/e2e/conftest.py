@@ -58,7 +58,9 @@ class Server:
         self.process = None
         return out
 
-    def cli(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [sys.executable, "-m", "dataex", *args],
             env=self.env, capture_output=True, text=True, input=stdin, timeout=120,

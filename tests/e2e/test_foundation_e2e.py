@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 def test_serve_demo_admit_verify_restart_and_catch_an_edit(server: Server, tmp_path: Path) -> None:
     server.start("--demo")
     participants = httpx.get(f"{server.url}/v1/participants").json()["participants"]
-    assert [p["roles"] for p in participants][0] == ["operator"]
+    assert participants[0]["roles"] == ["operator"]
     assert len(participants) == 6  # operator + the demo participants
 
     # A newcomer: make a key, have the operator admit it, and sign as it.

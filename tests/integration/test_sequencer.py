@@ -98,10 +98,10 @@ async def test_rotation_and_revocation_survive_a_restart(settings) -> None:  # t
     try:
         assert snapshot(restarted.sequencer.state) == state_before
         assert restarted.sequencer.head == head_before
+        fresh = {"new_public_key": Actor.new("x").public_key}
         with pytest.raises(errors.RevokedKey):
-            await submit(restarted, bob.sign(ROTATE, {"new_public_key": Actor.new("x").public_key}))
-        receipt = await submit(restarted, alice2.sign(ROTATE,
-                                                      {"new_public_key": Actor.new("y").public_key}))
+            await submit(restarted, bob.sign(ROTATE, fresh))
+        receipt = await submit(restarted, alice2.sign(ROTATE, fresh))
         assert receipt.seq == head_before.seq + 1
     finally:
         await restarted.close()

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from dataex.core import errors
-from dataex.core.envelope import authenticate, parse_envelope
 from dataex.core.contracts import AdmitParticipant
+from dataex.core.envelope import authenticate, parse_envelope
 from dataex.core.participants import Participants
 from dataex.core.signing import sign_document
 from tests.factories import ADMIT, REVOKE, ROTATE, Actor, encode, now
@@ -30,7 +30,7 @@ def _auth(envelope: dict, people: Participants, **kw):  # type: ignore[no-untype
 
 
 def test_a_good_document_authenticates_as_its_participant() -> None:
-    people, operator, trader = _platform()
+    people, operator, _ = _platform()
     command = _auth(operator.sign(ADMIT, Actor.new("x").admission(["trader"])), people)
     assert command.participant_id == "P000001"
     assert command.contract_name == ADMIT
@@ -57,7 +57,7 @@ def test_size_is_checked_before_anything_else() -> None:
 
 
 def test_schema_violation_names_the_field() -> None:
-    people, operator, _ = _platform()
+    _, operator, _ = _platform()
     bad = operator.sign(ADMIT, {**Actor.new("x").admission(["trader"]), "roles": ["king"]})
     with pytest.raises(errors.SchemaViolation, match=r"roles\[0\]"):
         parse_envelope(encode(bad), 65536)
@@ -109,7 +109,7 @@ def test_unknown_signer_is_refused() -> None:
 
 
 def test_revoked_key_is_refused_even_with_a_good_signature() -> None:
-    people, operator, trader = _platform()
+    people, _, trader = _platform()
     people.keys[trader.key_id].status = "revoked"
     with pytest.raises(errors.RevokedKey):
         _auth(trader.sign(ROTATE, {"new_public_key": Actor.new("y").public_key}), people)

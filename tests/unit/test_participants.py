@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from dataex.core import errors
+from dataex.core.encoding import b64url_encode
 from dataex.core.envelope import authenticate, parse_envelope
 from dataex.core.state import PlatformState, apply, snapshot
-from dataex.core.encoding import b64url_encode
 from tests.factories import ADMIT, REVOKE, ROTATE, Actor, encode, now
 
 

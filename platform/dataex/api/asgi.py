@@ -1,4 +1,7 @@
-"""ASGI entry point for servers: `granian --interface asgi --factory dataex.api.asgi:app_factory`."""
+"""ASGI entry point for servers.
+
+`granian --interface asgi --factory dataex.api.asgi:app_factory` (one worker).
+"""
 
 from __future__ import annotations
 

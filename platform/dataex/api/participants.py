@@ -28,7 +28,9 @@ class ParticipantsController(Controller):
         return {"participants": await list_participants(runtime_from(request).engine, role)}
 
     @get("/{participant_id:str}", summary="One participant with its keys")
-    async def show(self, request: Request[Any, Any, Any], participant_id: FromPath[str]) -> dict[str, Any]:
+    async def show(
+        self, request: Request[Any, Any, Any], participant_id: FromPath[str]
+    ) -> dict[str, Any]:
         for p in await list_participants(runtime_from(request).engine):
             if p["participant_id"] == participant_id:
                 return p

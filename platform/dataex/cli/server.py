@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from dataex.bootstrap import KeyPaths, ensure_genesis, ensure_keys, operator_admitted
+from dataex.bootstrap import ensure_genesis, ensure_keys, operator_admitted
 from dataex.cli.common import EXIT_LOCKED, print_json, settings
 from dataex.settings import Settings
 from dataex.store.runtime import open_runtime, prepare_database, resolve_database_url
@@ -124,7 +124,7 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply the Alembic migrations up to the latest revision."""
     s = settings()
-    url, has_role = asyncio.run(prepare_database(s))
+    _url, has_role = asyncio.run(prepare_database(s))
     click.echo("database is at the latest revision"
                + ("" if has_role else " (no app role: the user may not create roles)"))
 

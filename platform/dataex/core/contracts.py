@@ -19,7 +19,10 @@ ROLES: tuple[str, ...] = ("operator", "registrar", "issuer", "trader", "regulato
 # The look-ahead makes both engines refuse a trailing newline.
 KeyId = Annotated[
     str,
-    Meta(pattern=r"^ed25519:[A-Za-z0-9_-]{22}$(?!\n)", description="ed25519: + base64url(SHA-256(key)[:16])"),
+    Meta(
+        pattern=r"^ed25519:[A-Za-z0-9_-]{22}$(?!\n)",
+        description="ed25519: + base64url(SHA-256(key)[:16])",
+    ),
 ]
 PublicKey = Annotated[
     str, Meta(pattern=r"^[A-Za-z0-9_-]{43}$(?!\n)", description="raw Ed25519 public key, base64url")
@@ -29,7 +32,10 @@ Signature = Annotated[
 ]
 Nonce = Annotated[
     str,
-    Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$(?!\n)", description="unique per signer; 1-64 of [A-Za-z0-9_.:-]"),
+    Meta(
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$(?!\n)",
+        description="unique per signer; 1-64 of [A-Za-z0-9_.:-]",
+    ),
 ]
 Timestamp = Annotated[
     str,
@@ -46,18 +52,18 @@ class Body(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Base of every document body: unknown fields are refused, not ignored."""
 
 
-class AdmitParticipant(Body):
+class AdmitParticipant(Body, frozen=True):
     display_name: ShortText
     legal_id: Annotated[str, Meta(min_length=1, max_length=100)]
     public_key: PublicKey
     roles: Annotated[list[Role], Meta(min_length=1, max_length=5)]
 
 
-class RotateKey(Body):
+class RotateKey(Body, frozen=True):
     new_public_key: PublicKey
 
 
-class RevokeKey(Body):
+class RevokeKey(Body, frozen=True):
     key_id: KeyId
     reason: LongText
 
@@ -103,7 +109,7 @@ def envelope_type(contract: Contract) -> type[msgspec.Struct]:
     document = msgspec.defstruct(
         f"Document_{contract.body.__name__}",
         [
-            ("contract", Literal[contract.name]),  # type: ignore[valid-type]
+            ("contract", Literal[contract.name]),
             ("signer", KeyId),
             ("nonce", Nonce),
             ("issued_at", Timestamp),

