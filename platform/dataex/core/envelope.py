@@ -29,7 +29,7 @@ from dataex.core.errors import (
     UnknownSigner,
 )
 from dataex.core.participants import Participants
-from dataex.core.signing import PUBLIC_KEY_BYTES, key_id, verify_signature
+from dataex.core.signing import PUBLIC_KEY_BYTES, key_id, verify_canonical
 from dataex.core.timefmt import parse_utc
 
 ADMIT_CONTRACT = "dataex.participant.admit.v1"
@@ -115,11 +115,11 @@ def authenticate(
     if record is None:
         if allow_genesis and _is_genesis(parsed, participants):
             public_key = b64url_decode(parsed.body.public_key, length=PUBLIC_KEY_BYTES)
-            verify_signature(parsed.document, parsed.envelope["signature"], public_key)
+            verify_canonical(parsed.canonical_document, parsed.envelope["signature"], public_key)
             _check_skew(parsed, now, max_skew)
             return Command(parsed, None, genesis=True)
         raise UnknownSigner(f"signer {signer} is not an admitted key")
-    verify_signature(parsed.document, parsed.envelope["signature"], record.public_key)
+    verify_canonical(parsed.canonical_document, parsed.envelope["signature"], record.public_key)
     participant_id = _authorize(parsed, participants)
     _check_skew(parsed, now, max_skew)
     return Command(parsed, participant_id)

@@ -7,6 +7,7 @@ checkpoint note, a cosignature, another protocol's message).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
@@ -46,8 +47,19 @@ def sign_document(document: dict[str, Any], private_key: Ed25519PrivateKey) -> d
 
 def verify_signature(document: dict[str, Any], signature: str, public_key: bytes) -> None:
     """Raise BadSignature unless `signature` signs `document` under `public_key`."""
+    verify_canonical(canonical_json(document), signature, public_key)
+
+
+@functools.lru_cache(maxsize=65536)
+def _public_key(raw: bytes) -> Ed25519PublicKey:
+    # Loading a key costs about as much as hashing the document; signers repeat.
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def verify_canonical(canonical_document: bytes, signature: str, public_key: bytes) -> None:
+    """verify_signature for a document already in canonical form (the request path has it)."""
     raw = b64url_decode(signature, field="signature", length=SIGNATURE_BYTES)
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(raw, signing_bytes(document))
+        _public_key(public_key).verify(raw, SIGNING_PREFIX + canonical_document)
     except InvalidSignature as exc:
         raise BadSignature("the signature does not verify for the signer's key") from exc
