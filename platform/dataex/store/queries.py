@@ -85,7 +85,7 @@ async def list_participants(engine: AsyncEngine, role: str | None = None) -> lis
     async with engine.connect() as conn:
         query = select(participants).order_by(participants.c.participant_id)
         if role:
-            query = query.where(participants.c.roles.any(role))
+            query = query.where(participants.c.roles.contains([role]))
         people = (await conn.execute(query)).all()
         key_rows = (
             await conn.execute(select(participant_keys).order_by(participant_keys.c.added_seq))

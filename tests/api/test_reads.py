@@ -1,0 +1,70 @@
+"""The read side over HTTP: health, OpenAPI, the audit log and participants."""
+
+from __future__ import annotations
+
+import json
+
+from tests.platform_setup import admit, with_operator
+
+
+async def test_health_says_ready_with_the_log_size(api, runtime) -> None:  # type: ignore[no-untyped-def]
+    assert (await api.get("/health/live")).json() == {"status": "ok"}
+    await with_operator(runtime)
+    ready = await api.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "database": True, "sequencer": True, "log_size": 1}
+
+
+async def test_ready_is_503_when_the_sequencer_is_stopped(api, runtime) -> None:  # type: ignore[no-untyped-def]
+    await runtime.sequencer.stop()
+    response = await api.get("/health/ready")
+    assert response.status_code == 503 and response.json()["sequencer"] is False
+
+
+async def test_openapi_describes_every_route(api, runtime) -> None:  # type: ignore[no-untyped-def]
+    spec = (await api.get("/schema/openapi.json")).json()
+    for path in ["/v1/documents", "/v1/audit/entries", "/v1/audit/entries/{seq}",
+                 "/v1/audit/export", "/v1/participants", "/health/ready"]:
+        assert path in spec["paths"], path
+    assert (await api.get("/schema")).status_code == 200
+
+
+async def test_audit_entries_page_in_order_and_export_as_json_lines(api, runtime) -> None:  # type: ignore[no-untyped-def]
+    operator = await with_operator(runtime)
+    for name in ("a", "b", "c", "d"):
+        await admit(runtime, operator, name, ["trader"])
+    page = (await api.get("/v1/audit/entries", params={"from": 2, "limit": 2})).json()
+    assert page["size"] == 5 and [e["seq"] for e in page["entries"]] == [2, 3]
+    assert page["entries"][1]["entry"]["prev_hash"] == page["entries"][0]["entry_hash"]
+
+    export = await api.get("/v1/audit/export", params={"from": 4})
+    lines = [json.loads(line) for line in export.text.splitlines()]
+    assert [line["seq"] for line in lines] == [4, 5]
+    one = (await api.get("/v1/audit/entries/4")).json()
+    assert lines[0] == one
+
+
+async def test_bad_read_parameters_are_problems(api, runtime) -> None:  # type: ignore[no-untyped-def]
+    for path, params, status in [
+        ("/v1/audit/entries", {"limit": 0}, 400),
+        ("/v1/audit/entries", {"from": "x"}, 400),
+        ("/v1/audit/entries/999", {}, 404),
+        ("/v1/participants", {"role": "king"}, 422),
+        ("/v1/participants/P999999", {}, 404),
+        ("/v1/contracts/dataex.nothing.v1", {}, 422),
+        ("/problems/no-such-problem", {}, 404),
+    ]:
+        response = await api.get(path, params=params)
+        assert response.status_code == status, (path, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_participants_show_roles_and_key_history(api, runtime) -> None:  # type: ignore[no-untyped-def]
+    operator = await with_operator(runtime)
+    alice = await admit(runtime, operator, "alice", ["trader", "issuer"])
+    traders = (await api.get("/v1/participants", params={"role": "trader"})).json()
+    assert [p["participant_id"] for p in traders["participants"]] == [alice.participant_id]
+    shown = (await api.get(f"/v1/participants/{alice.participant_id}")).json()
+    assert shown["roles"] == ["issuer", "trader"]
+    assert shown["keys"] == [{"key_id": alice.key_id, "public_key": alice.public_key,
+                              "status": "active", "added_seq": 2}]
