@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import any_, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dataex.core.encoding import b64url_encode
@@ -85,7 +85,7 @@ async def list_participants(engine: AsyncEngine, role: str | None = None) -> lis
     async with engine.connect() as conn:
         query = select(participants).order_by(participants.c.participant_id)
         if role:
-            query = query.where(participants.c.roles.contains([role]))
+            query = query.where(literal(role) == any_(participants.c.roles))
         people = (await conn.execute(query)).all()
         key_rows = (
             await conn.execute(select(participant_keys).order_by(participant_keys.c.added_seq))
