@@ -3,45 +3,63 @@
 Floats are refused outright: every number on a dataex document is an integer
 (money in minor units, quantities in whole units), and refusing them avoids the
 one part of JCS where two implementations are most likely to disagree.
+
+Speed: JCS without floats is "sorted keys, no whitespace, minimal escaping",
+which msgspec writes byte for byte like JCS, with one exception: JCS sorts
+keys by UTF-16 code units, msgspec by code points, and the two orders differ
+only when a key holds a character at or above U+D800. Such documents go
+through the `rfc8785` reference implementation; all others through msgspec,
+about ten times faster. tests/unit/test_canonical.py checks the two agree.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import rfc8785
 
 # The largest integer every JSON implementation (IEEE 754 double) reads exactly.
 MAX_SAFE_INTEGER = 2**53 - 1
+_UTF16_ORDER_DIFFERS = "\ud800"  # keys below this sort the same in UTF-16 and code points
+
+_encoder = msgspec.json.Encoder(order="sorted")
 
 
 class NonCanonicalValue(ValueError):
     """A value that dataex documents may not contain (a float, an unsafe integer)."""
 
 
-def _check(value: Any, path: str) -> None:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return
-    if isinstance(value, int):
-        if abs(value) > MAX_SAFE_INTEGER:
-            raise NonCanonicalValue(f"{path}: integer outside ±(2^53-1)")
-        return
-    if isinstance(value, float):
-        raise NonCanonicalValue(f"{path}: floats are not allowed, use integers")
-    if isinstance(value, dict):
+def _scan(value: Any, path: str) -> bool:
+    """Refuse what JCS-without-floats cannot hold; True if a key needs UTF-16 ordering."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return False
+    if kind is int:
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return False
+        raise NonCanonicalValue(f"{path}: integer outside ±(2^53-1)")
+    if kind is dict:
+        slow = False
         for key, item in value.items():
-            if not isinstance(key, str):
+            if type(key) is not str:
                 raise NonCanonicalValue(f"{path}: object keys must be strings")
-            _check(item, f"{path}.{key}")
-        return
-    if isinstance(value, list | tuple):
+            if key and max(key) >= _UTF16_ORDER_DIFFERS:
+                slow = True
+            slow = _scan(item, f"{path}.{key}") or slow
+        return slow
+    if kind is list or kind is tuple:
+        slow = False
         for index, item in enumerate(value):
-            _check(item, f"{path}[{index}]")
-        return
-    raise NonCanonicalValue(f"{path}: {type(value).__name__} is not a JSON value")
+            slow = _scan(item, f"{path}[{index}]") or slow
+        return slow
+    if kind is float:
+        raise NonCanonicalValue(f"{path}: floats are not allowed, use integers")
+    raise NonCanonicalValue(f"{path}: {kind.__name__} is not a JSON value")
 
 
 def canonical_json(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of a JSON value without floats."""
-    _check(value, "$")
-    return rfc8785.dumps(value)
+    if _scan(value, "$"):
+        return rfc8785.dumps(value)
+    return _encoder.encode(value)
