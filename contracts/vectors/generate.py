@@ -12,17 +12,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dataex.core.canonical import MAX_SAFE_INTEGER, canonical_json
+from dataex.core.certificate_signing import (
+    CERTIFICATE_SIGNING_PREFIX,
+    certificate_signing_bytes,
+    sign_certificate,
+)
 from dataex.core.contracts import CONTRACTS
 from dataex.core.encoding import b64url_encode
+from dataex.core.fingerprint import fingerprint, order_key
+from dataex.core.merkle import leaf_hash
+from dataex.core.registry import Registry
+from dataex.core.registry_contracts import OpenNotice, Register, TakeForReview
 from dataex.core.signing import SIGNING_PREFIX, key_id, public_key_bytes, signing_bytes
+from dataex.core.timefmt import parse_utc
 
 OUTPUT = Path(__file__).with_name("vectors.json")
+FINGERPRINT_OUTPUT = Path(__file__).with_name("fingerprint.json")
 
 # Test keys only: their private halves are published here on purpose.
 SEEDS: dict[str, bytes] = {
@@ -143,6 +156,116 @@ def _contract_vectors() -> list[dict[str, Any]]:
                 {"new_public_key": pub["third"]},
             ),
         ),
+    ]
+
+
+# The registry story: P000002 applies, registrar P000003 reviews, P000004 objects.
+_ASSET: dict[str, Any] = {
+    "title": "城市交通流量 2025 (urban traffic flow)",
+    "description": "Per-minute vehicle counts from 1,200 road sensors.",
+    "fingerprint": {
+        "root": "6f1ed002ab5595859014ebf0951522d9a4ec3cb8f6d1cd2a37bdbc4b5cd2bc3a",
+        "total_bytes": 5000000,
+        "file_count": 12,
+    },
+    "product_form": "dataset",
+    "industry": "transport",
+    "scenario": "route planning",
+    "update_frequency": "daily",
+    "source_type": "authorised",
+    "personal_information": False,
+    "classification": "general",
+    "authorisation_proofs": ["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+}
+_INITIAL: dict[str, Any] = {
+    "application": {
+        "kind": "initial",
+        "asset": _ASSET,
+        "rights": ["holding", "processing_use", "product_operation"],
+        "term_days": 1095,
+    }
+}
+_REGISTERED_AT = "2026-11-27T12:05:00Z"
+_DECIDED_AT = "2026-11-27T12:10:00Z"
+
+
+def _certificate_document() -> dict[str, Any]:
+    """What core derives for registering _INITIAL: the document the registrar signs."""
+    registry = Registry()
+    at, zero = parse_utc(_REGISTERED_AT), timedelta(0)
+    registry.submit("P000002", msgspec.convert(_INITIAL, Register), at, zero)
+    registry.take("P000003", TakeForReview("R000001"), at, zero)
+    registry.open_notice("P000003", OpenNotice("R000001"), at, zero)
+    (document,) = registry.preview_decision("P000003", "R000001", at, parse_utc(_DECIDED_AT))
+    return document
+
+
+def _certificate_vectors() -> list[dict[str, Any]]:
+    document = _certificate_document()
+    signed = certificate_signing_bytes(document)
+    return [
+        {
+            "name": "certificate-initial",
+            "description": "The certificate document registering the registry-register-initial "
+            "application produces, signed by the registrar (here the primary key) with the "
+            "certificate prefix; registry-decide-register carries this signature.",
+            "key": "primary",
+            "document": document,
+            "canonical_hex": canonical_json(document).hex(),
+            "signed_hex": signed.hex(),
+            "signature": sign_certificate(document, _private("primary")),
+        }
+    ]
+
+
+def _registry_vectors() -> list[dict[str, Any]]:
+    (certificate,) = _certificate_vectors()
+    decide_body = {
+        "registration_id": "R000001",
+        "outcome": "register",
+        "certificate_signatures": [
+            {"number": certificate["document"]["number"], "signature": certificate["signature"]}
+        ],
+    }
+    cases: list[tuple[str, str, str, dict[str, Any]]] = [
+        ("registry-register-initial", "dataex.registry.register.v1",
+         "An initial registration claiming all three rights; `application` is tagged by `kind`.",
+         _INITIAL),
+        ("registry-register-transfer", "dataex.registry.register.v1",
+         "A transfer of one right of a certificate to P000004, who must accept it.",
+         {"application": {"kind": "transfer", "certificate_number": "DX-2026-000001",
+                          "counterparty": "P000004", "rights": ["product_operation"]}}),
+        ("registry-accept-transfer", "dataex.registry.accept_transfer.v1",
+         "The receiver accepts the transfer.", {"registration_id": "R000002"}),
+        ("registry-withdraw", "dataex.registry.withdraw.v1",
+         "The applicant withdraws; `reason` is optional.",
+         {"registration_id": "R000002", "reason": "Filed by mistake."}),
+        ("registry-take", "dataex.registry.take.v1",
+         "A registrar takes a submitted registration for review.",
+         {"registration_id": "R000001"}),
+        ("registry-open-notice", "dataex.registry.open_notice.v1",
+         "The registrar starts the public notice.", {"registration_id": "R000001"}),
+        ("registry-object", "dataex.registry.object.v1",
+         "Another participant objects during the notice, with evidence hashes.",
+         {"registration_id": "R000001", "grounds": "We collected these sensor counts.",
+          "evidence_hashes": [hashlib.sha256(b"contract scan").hexdigest()]}),
+        ("registry-decide-objection", "dataex.registry.decide_objection.v1",
+         "The registrar dismisses the objection, with reasons.",
+         {"objection_id": "O000001", "outcome": "dismiss",
+          "reasons": "The sensor contract names the applicant."}),
+        ("registry-decide-register", "dataex.registry.decide.v1",
+         "The registrar registers R000001. issued_at is the certificate's issued_at; the "
+         "signature is certificate-initial's.", decide_body),
+        ("registry-decide-reject", "dataex.registry.decide.v1",
+         "A rejection names a reason code and text, and carries no certificate signature.",
+         {"registration_id": "R000002", "outcome": "reject", "reason_code": "rights_disputed",
+          "reason_text": "The objection was upheld."}),
+    ]
+    return [
+        _vector(name, "contract", description,
+                _document(contract, name, _DECIDED_AT if "decide-register" in name
+                          else _REGISTERED_AT, body))
+        for name, contract, description, body in cases
     ]
 
 
@@ -297,7 +420,7 @@ def _negative_vectors(positive: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def build_vectors() -> dict[str, Any]:
     """The whole vectors file as a JSON value; pure and deterministic."""
-    positive = _contract_vectors() + _canonicalisation_vectors()
+    positive = _contract_vectors() + _registry_vectors() + _canonicalisation_vectors()
     return {
         "about": "dataex signing test vectors; see contracts/SPEC.md and README.md here. "
         "Generated by contracts/vectors/generate.py; do not edit by hand.",
@@ -308,6 +431,54 @@ def build_vectors() -> dict[str, Any]:
         "keys": {name: _key_entry(name) for name in SEEDS},
         "vectors": positive,
         "negative": _negative_vectors(positive),
+        "certificate_signing_prefix": CERTIFICATE_SIGNING_PREFIX.decode("ascii"),
+        "certificate_signing_prefix_hex": CERTIFICATE_SIGNING_PREFIX.hex(),
+        "certificates": _certificate_vectors(),
+    }
+
+
+# A small tree that exercises the ordering rule: upper case sorts before lower case,
+# "a.txt" (0x2E) before "a/..." (0x2F), "a b" (space) first, non-ASCII last, and an
+# empty file still counts as a leaf.
+FINGERPRINT_TREE: dict[str, bytes] = {
+    "data/2025-01.csv": b"sensor,count\nS1,17\nS2,4\n",
+    "data/2025-02.csv": b"sensor,count\nS1,21\n",
+    "README.md": b"# Urban traffic flow\n",
+    "a.txt": b"a",
+    "a/b.txt": b"b",
+    "a b.txt": b"",
+    "数据/说明.txt": "传感器计数".encode(),
+}
+
+
+def build_fingerprint_vectors() -> dict[str, Any]:
+    files = sorted(FINGERPRINT_TREE.items(), key=lambda item: order_key(item[0]))
+    leaves = []
+    for path, content in files:
+        digest = hashlib.sha256(content).digest()
+        leaves.append({
+            "path": path,
+            "path_utf8_hex": order_key(path).hex(),
+            "content_hex": content.hex(),
+            "size": len(content),
+            "sha256": digest.hex(),
+            "leaf_hash": leaf_hash(digest).hex(),
+        })
+    result = fingerprint(
+        (path, hashlib.sha256(content).digest(), len(content))
+        for path, content in FINGERPRINT_TREE.items()
+    )
+    single = b"one file"
+    return {
+        "about": "dataex fingerprint test vectors; the rule is contracts/FINGERPRINT.md. "
+        "Generated by contracts/vectors/generate.py; do not edit by hand.",
+        "tree": {"files_in_order": leaves, "fingerprint": result},
+        "single_file": {
+            "path": "report.pdf",
+            "content_hex": single.hex(),
+            "fingerprint": fingerprint([("report.pdf", hashlib.sha256(single).digest(),
+                                         len(single))]),
+        },
     }
 
 
@@ -319,3 +490,5 @@ def render(vectors: dict[str, Any]) -> str:
 if __name__ == "__main__":
     OUTPUT.write_text(render(build_vectors()), encoding="utf-8")
     print(f"wrote {OUTPUT}")
+    FINGERPRINT_OUTPUT.write_text(render(build_fingerprint_vectors()), encoding="utf-8")
+    print(f"wrote {FINGERPRINT_OUTPUT}")

@@ -52,9 +52,17 @@ class Settings:
     app_role: str = _doc("Database role the service runs as (lacks UPDATE/DELETE on the log)",
                          default="dataex_app")
 
+    def __post_init__(self) -> None:
+        if self.notice_period_seconds < 0:
+            raise ValueError("DATAEX_NOTICE_PERIOD_SECONDS must not be negative")
+
     @property
     def max_clock_skew(self) -> timedelta:
         return timedelta(seconds=self.max_clock_skew_seconds)
+
+    @property
+    def notice_period(self) -> timedelta:
+        return timedelta(seconds=self.notice_period_seconds)
 
     @property
     def embedded(self) -> bool:

@@ -11,6 +11,8 @@ import base64
 import importlib.util
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,6 +23,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from dataex.core import errors
 from dataex.core.canonical import NonCanonicalValue, canonical_json
+from dataex.core.certificate_signing import (
+    CERTIFICATE_SIGNING_PREFIX,
+    certificate_signature_valid,
+    certificate_signing_bytes,
+)
 from dataex.core.contracts import CONTRACTS
 from dataex.core.encoding import b64url_decode
 from dataex.core.envelope import BodyTooLarge, parse_envelope
@@ -232,22 +239,71 @@ def test_every_contract_is_in_the_spec(name: str) -> None:
     assert f"`{name}`" in _spec()
 
 
-def _problem_classes() -> list[type[errors.DomainError]]:
-    found = [
-        value
-        for value in vars(errors).values()
-        if isinstance(value, type) and issubclass(value, errors.DomainError)
-    ]
-    return [*found, BodyTooLarge]
+def _server_problems() -> list[tuple[str, int]]:
+    """(slug, status) of every DomainError the served app can raise.
+
+    Computed in a fresh interpreter that imports only the app, so the answer is
+    what a running server knows, not whatever else this test session imported.
+    """
+    code = (
+        "import json\n"
+        "import dataex.api.app\n"
+        "from dataex.api.problems import _subclasses\n"
+        "from dataex.core.errors import DomainError\n"
+        "print(json.dumps(sorted({(c.slug, c.status) for c in _subclasses(DomainError)})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return [(slug, status) for slug, status in json.loads(out.stdout)]
 
 
-@pytest.mark.parametrize("problem", _problem_classes(), ids=lambda c: c.slug)
-def test_every_problem_slug_is_in_the_spec_with_its_status(
-    problem: type[errors.DomainError],
-) -> None:
-    row = re.compile(rf"^\|\s*`{re.escape(problem.slug)}`\s*\|\s*{problem.status}\s*\|", re.M)
-    assert row.search(_spec()), f"SPEC.md has no row `{problem.slug}` | {problem.status} |"
+SERVER_PROBLEMS = _server_problems()
+
+
+def test_the_problem_list_sees_every_area() -> None:
+    slugs = {slug for slug, _ in SERVER_PROBLEMS}
+    assert {BodyTooLarge.slug, errors.NotFound.slug, "weak-key", "certificate-signature"} <= slugs
+
+
+@pytest.mark.parametrize("problem", SERVER_PROBLEMS, ids=lambda p: p[0])
+def test_every_problem_slug_is_in_the_spec_with_its_status(problem: tuple[str, int]) -> None:
+    slug, status = problem
+    row = re.compile(rf"^\|\s*`{re.escape(slug)}`\s*\|\s*{status}\s*\|", re.M)
+    assert row.search(_spec()), f"SPEC.md has no row `{slug}` | {status} |"
 
 
 def test_spec_states_the_signing_prefix() -> None:
     assert SIGNING_PREFIX.hex() in _spec()
+    assert CERTIFICATE_SIGNING_PREFIX.hex() in _spec()
+
+
+# (d) certificates ---------------------------------------------------------------------
+
+CERTIFICATES: list[dict[str, Any]] = FILE["certificates"]
+
+
+def test_certificate_prefix_is_published() -> None:
+    assert FILE["certificate_signing_prefix"].encode("ascii") == CERTIFICATE_SIGNING_PREFIX
+    assert bytes.fromhex(FILE["certificate_signing_prefix_hex"]) == CERTIFICATE_SIGNING_PREFIX
+
+
+@pytest.mark.parametrize("vector", CERTIFICATES, ids=lambda v: v["name"])
+def test_certificate_signature_verifies_over_the_prefixed_document(vector: dict[str, Any]) -> None:
+    document = vector["document"]
+    assert canonical_json(document).hex() == vector["canonical_hex"]
+    assert bytes.fromhex(vector["signed_hex"]) == certificate_signing_bytes(document)
+    public = _public_key(vector["key"])
+    assert certificate_signature_valid(document, vector["signature"], public)
+    # Not valid as a document signature, nor over the document without its prefix.
+    with pytest.raises(errors.BadSignature):
+        verify_signature(document, vector["signature"], public)
+    tampered = {**document, "holder": "P999999"}
+    assert not certificate_signature_valid(tampered, vector["signature"], public)
+
+
+def test_the_decide_vector_carries_the_certificate_signature() -> None:
+    (certificate,) = CERTIFICATES
+    decide = BY_NAME["registry-decide-register"]["document"]
+    assert decide["body"]["certificate_signatures"] == [
+        {"number": certificate["document"]["number"], "signature": certificate["signature"]}
+    ]
+    assert certificate["document"]["issued_at"].startswith(decide["issued_at"][:-1])

@@ -23,7 +23,7 @@ def run(state: PlatformState, envelope: dict, genesis: bool = False) -> list[dic
         max_skew=timedelta(seconds=300),
         allow_genesis=genesis,
     )
-    return apply(state, command)
+    return apply(state, command, now())
 
 
 # The Ed25519 identity point: every message "verifies" under it with R=identity, S=0.

@@ -21,6 +21,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dataex.core.canonical import canonical_json
+from dataex.core.certificate_signing import (
+    RegistrarKey,
+    certificate_signature_valid,
+    sign_certificate,
+)
 from dataex.core.contracts import ROLES, AdmitParticipant, envelope_type
 from dataex.core.encoding import b64url_encode
 from dataex.core.envelope import ParsedEnvelope, authenticate
@@ -35,12 +40,17 @@ from dataex.core.errors import (
 )
 from dataex.core.participants import Participants
 from dataex.core.registry import (
+    DECIDE_CONTRACT,
     REGISTER_CONTRACT,
     REGISTRY_HANDLERS,
     Registry,
     apply_registry,
 )
-from dataex.core.registry_certificates import Certificate, certificate_document
+from dataex.core.registry_certificates import (
+    Certificate,
+    certificate_document,
+    certificate_record,
+)
 from dataex.core.registry_contracts import (
     REGISTRY_CONTRACTS,
     AcceptTransfer,
@@ -55,6 +65,7 @@ from dataex.core.registry_contracts import (
 )
 from dataex.core.registry_errors import (
     CertificateEncumbered,
+    CertificateSignatureMismatch,
     CertificateStateMismatch,
     CoreDataRefused,
     NotApplicant,
@@ -64,7 +75,7 @@ from dataex.core.registry_errors import (
     ObjectionOpen,
     PartyMayNotDecide,
 )
-from dataex.core.signing import public_key_bytes, sign_document
+from dataex.core.signing import key_id, public_key_bytes, sign_document
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -120,8 +131,27 @@ def initial(
     )
 
 
+def signing_key(participant_id: str) -> Ed25519PrivateKey:
+    """Each participant's own (fixed) key: registrars sign certificates with theirs."""
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(participant_id.encode()).digest())
+
+
+def registrar_key(participant_id: str) -> RegistrarKey:
+    public = public_key_bytes(signing_key(participant_id))
+    return RegistrarKey(key_id(public), public)
+
+
+def signatures(documents: list[dict[str, Any]], signer: str) -> list[dict[str, str]]:
+    key = signing_key(signer)
+    return [{"number": d["number"], "signature": sign_certificate(d, key)} for d in documents]
+
+
 class Desk:
-    """A registry plus a settable clock and notice period, with one method per action."""
+    """A registry plus a settable clock and notice period, with one method per action.
+
+    A registering decision is signed the way a registrar's client does it: preview
+    the certificate documents, sign each, send the signatures with the decision.
+    """
 
     def __init__(self, notice: timedelta = timedelta(0)) -> None:
         self.registry = Registry()
@@ -161,8 +191,28 @@ class Desk:
 
     def decide(self, rid: str, registrar: str = REGISTRAR, **fields: Any) -> Events:
         data = {"registration_id": rid, "outcome": "register", **fields}
+        if data["outcome"] == "register" and "certificate_signatures" not in data:
+            try:
+                documents = self.registry.preview_decision(registrar, rid, self.now, self.now)
+            except DomainError:
+                documents = []  # decide() refuses it the same way
+            data["certificate_signatures"] = signatures(documents, registrar)
         body = msgspec.convert(data, DecideRegistration)
-        return self._run(self.registry.decide, registrar, body)
+        events = self.registry.decide(
+            registrar,
+            body,
+            self.now,
+            self.notice,
+            decided_at=self.now,
+            registrar_key=registrar_key(registrar),
+        )
+        self.events += events
+        return events
+
+    def reject_with(self, rid: str, registrar: str = REGISTRAR, **fields: Any) -> Events:
+        return self.decide(
+            rid, registrar, outcome="reject", reason_code="other", reason_text="No.", **fields
+        )
 
     def reject(self, rid: str, registrar: str = REGISTRAR) -> Events:
         return self.decide(
@@ -311,11 +361,14 @@ def test_the_applicant_withdraws_before_a_decision_and_objections_close() -> Non
     refused(desk, InvalidState, lambda: desk.take(rid))
 
 
-def test_certificate_numbers_take_the_year_from_now_and_one_global_counter(desk: Desk) -> None:
+def test_certificate_numbers_take_the_decision_year_and_the_registration_number(
+    desk: Desk,
+) -> None:
+    desk.submit(OTHER, initial(ROOT_B))  # R000001, never decided
     first = desk.through(OWNER, initial(ROOT_A))
     desk.now = datetime(2027, 1, 2, tzinfo=UTC)
-    second = desk.through(OTHER, initial(ROOT_B))
-    assert (first, second) == ("DX-2026-000001", "DX-2027-000002")
+    second = desk.through(OTHER, initial(root("dataset C")))
+    assert (first, second) == ("DX-2026-000002", "DX-2027-000003")
 
 
 def test_the_same_commands_give_the_same_events_and_state() -> None:
@@ -961,7 +1014,7 @@ def signers() -> tuple[Participants, dict[str, tuple[str, Ed25519PrivateKey]]]:
 def test_the_role_table_covers_exactly_the_registry_contracts() -> None:
     names = set(CONTRACTS_BY_NAME)
     assert set(ROLE_TABLE) == names == set(SAMPLE_BODIES)
-    assert set(REGISTRY_HANDLERS) | {REGISTER_CONTRACT} == names
+    assert set(REGISTRY_HANDLERS) | {REGISTER_CONTRACT, DECIDE_CONTRACT} == names
     assert all(name.startswith("dataex.registry.") and name.endswith(".v1") for name in names)
     assert set(COLUMNS) == set(ROLES) and len(COLUMNS) == len(ROLES)
 
@@ -1089,3 +1142,156 @@ def test_every_sample_body_fits_both_schema_and_type(contract_name: str) -> None
         jsonschema.validate(extra, msgspec.json.schema(envelope_cls))
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert(extra, envelope_cls)
+
+
+# ---- the registrar's certificate signatures ------------------------------------------
+
+
+def _decide_signed(
+    desk: Desk, rid: str, items: list[dict[str, str]], registrar: str = REGISTRAR
+) -> Events:
+    body = msgspec.convert(
+        {"registration_id": rid, "outcome": "register", "certificate_signatures": items},
+        DecideRegistration,
+    )
+    return desk.registry.decide(
+        registrar,
+        body,
+        desk.now,
+        desk.notice,
+        decided_at=desk.now,
+        registrar_key=registrar_key(registrar),
+    )
+
+
+def test_registering_needs_the_registrars_signature_over_the_derived_document(
+    desk: Desk,
+) -> None:
+    rid = desk.submit(OWNER, initial())
+    desk.review(rid)
+    (document,) = desk.registry.preview_decision(REGISTRAR, rid, desk.now, desk.now)
+    good = signatures([document], REGISTRAR)
+    other_key = signatures([document], REGISTRAR2)
+    forged = signatures([{**document, "holder": OTHER}], REGISTRAR)
+    extra = [*good, {"number": "DX-2026-000099", "signature": good[0]["signature"]}]
+    for attempt in ([], other_key, forged, extra):
+        error = refused(
+            desk, CertificateSignatureMismatch, partial(_decide_signed, desk, rid, attempt)
+        )
+        assert error.status == 422 and error.slug == "certificate-signature"
+        assert error.extra["certificates"] == [{"number": document["number"], "document": document}]
+    refused(desk, SchemaViolation, partial(_decide_signed, desk, rid, [*good, *good]))
+    refused(
+        desk,
+        SchemaViolation,
+        lambda: desk.reject_with(rid, certificate_signatures=good),
+    )
+    events = _decide_signed(desk, rid, good)
+    assert events[1]["signature"] == good[0]["signature"]
+    assert events[1]["registrar_key_id"] == registrar_key(REGISTRAR).key_id
+
+
+def test_the_preview_is_exactly_what_the_decision_issues_at_its_issued_at() -> None:
+    desk = Desk(notice=DAY)
+    rid = desk.submit(OWNER, initial(term_days=10))
+    desk.review(rid)
+    desk.now = NOW + DAY + timedelta(minutes=3)
+    signed_at = desk.now - timedelta(minutes=2)  # the decision's issued_at, within the skew
+    documents = desk.registry.preview_decision(REGISTRAR, rid, desk.now, signed_at)
+    body = msgspec.convert(
+        {
+            "registration_id": rid,
+            "outcome": "register",
+            "certificate_signatures": signatures(documents, REGISTRAR),
+        },
+        DecideRegistration,
+    )
+    events = desk.registry.decide(
+        REGISTRAR, body, desk.now, desk.notice, decided_at=signed_at,
+        registrar_key=registrar_key(REGISTRAR),
+    )
+    assert [e["document"] for e in events if e["type"] == "certificate.issued"] == documents
+    cert = desk.cert(documents[0]["number"])
+    assert cert.issued_at == signed_at and cert.valid_until == signed_at + timedelta(days=10)
+    assert cert.signature == body.certificate_signatures[0].signature
+
+
+def test_the_preview_refuses_what_the_decision_would(desk: Desk) -> None:
+    desk.notice = WEEK
+    rid = desk.submit(OWNER, initial())
+    with pytest.raises(InvalidState):
+        desk.registry.preview_decision(REGISTRAR, rid, desk.now, desk.now)
+    desk.review(rid)
+    with pytest.raises(NoticeRunning):
+        desk.registry.preview_decision(REGISTRAR, rid, desk.now, desk.now)
+    with pytest.raises(PartyMayNotDecide):
+        desk.registry.preview_decision(OWNER, rid, desk.now + WEEK, desk.now + WEEK)
+
+
+def test_every_revision_and_a_split_carry_the_registrars_signature(desk: Desk, cert: str) -> None:
+    rid = desk.submit(
+        OWNER,
+        register("transfer", certificate_number=cert, counterparty=OTHER, rights=["holding"]),
+    )
+    desk.accept(OTHER, rid)
+    desk.review(rid)
+    documents = desk.registry.preview_decision(REGISTRAR, rid, desk.now, desk.now)
+    assert [d["number"] for d in documents] == [cert, f"DX-2026-{rid[1:]}"]
+    assert documents[0]["revision"] == 2 and documents[1]["split_from"] == cert
+    refused(
+        desk,
+        CertificateSignatureMismatch,
+        partial(_decide_signed, desk, rid, signatures(documents[:1], REGISTRAR)),
+    )
+    events = _decide_signed(desk, rid, signatures(documents, REGISTRAR))
+    certificate_events = [e for e in events if e["type"].startswith("certificate.")]
+    assert [e["type"] for e in certificate_events] == ["certificate.updated", "certificate.issued"]
+    public = registrar_key(REGISTRAR).public_key
+    for event in certificate_events:
+        assert certificate_signature_valid(event["document"], event["signature"], public)
+
+
+# ---- records: the store keeps views, start-up restores from them ---------------------
+
+
+def _records(registry: Registry) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What the store would hold, through JSON as JSONB would keep it."""
+    regs = [registry.registration_record(rid) for rid in registry.registrations]
+    certs = [certificate_record(c) for c in registry.certificates.by_number.values()]
+    return msgspec.json.decode(msgspec.json.encode(regs)), msgspec.json.decode(
+        msgspec.json.encode(certs)
+    )
+
+
+def test_a_registry_restored_from_its_records_is_the_same_registry() -> None:
+    desk = Desk(notice=WEEK)
+    number = desk.through(OWNER, initial(ROOT_A))
+    desk.through(
+        OWNER,
+        register("licence", certificate_number=number, counterparty=OTHER, rights=["holding"]),
+    )
+    desk.through(
+        OWNER, register("pledge", certificate_number=number, counterparty=BANK, secured_amount=5)
+    )
+    conflicting = desk.submit(OTHER, initial(ROOT_A))  # flagged against the certificate
+    desk.review(conflicting)
+    oid = desk.object(BANK, conflicting)
+    withdrawn = desk.submit(BANK, initial(ROOT_B))
+    desk.withdraw(BANK, withdrawn)
+    pending = desk.submit(OWNER, register("renewal", certificate_number=number))
+
+    registry = Registry.restore(*_records(desk.registry))
+    assert registry.snapshot() == desk.registry.snapshot()
+    assert list(registry.registrations) == list(desk.registry.registrations)
+
+    # And it behaves the same from here on.
+    twin = Desk(notice=WEEK)
+    twin.registry, twin.now = registry, desk.now
+    for d in (desk, twin):
+        d.decide_objection(oid, "dismiss")
+        d.now += WEEK
+        d.events.clear()
+        d.decide(conflicting)
+        d.take(pending)
+    assert twin.events == desk.events
+    assert twin.registry.snapshot() == desk.registry.snapshot()

@@ -10,6 +10,7 @@ from dataex import __version__
 from dataex.cli.audit import audit
 from dataex.cli.contracts import contracts
 from dataex.cli.documents import sign, submit, submit_envelope
+from dataex.cli.fingerprint import fingerprint
 from dataex.cli.keys import keys
 from dataex.cli.server import db, init, serve, show_settings
 
@@ -26,7 +27,7 @@ def cli(verbose: bool) -> None:
 
 
 for command in (init, serve, db, keys, sign, submit, submit_envelope, audit, contracts,
-                show_settings):
+                show_settings, fingerprint):
     cli.add_command(command)
 
 

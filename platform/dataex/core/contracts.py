@@ -1,55 +1,53 @@
 """The signed-document contracts: one msgspec type per body, the single source of truth.
 
+The shared scalars, Body and Contract live in contract_base.py (re-exported here);
+each area's bodies live in its own module and are gathered into CONTRACTS below.
 contracts/schemas/*.json are generated from these types (`dataex contracts
 generate`) and a test fails when the files drift from the types.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
-Role = Literal["operator", "registrar", "issuer", "trader", "regulator"]
-ROLES: tuple[str, ...] = ("operator", "registrar", "issuer", "trader", "regulator")
+from dataex.core.contract_base import (
+    ROLES,
+    Body,
+    Contract,
+    KeyId,
+    LongText,
+    Nonce,
+    PublicKey,
+    Role,
+    ShortText,
+    Signature,
+    Timestamp,
+)
+from dataex.core.registry_contracts import REGISTRY_CONTRACTS
 
-# `$(?!\n)`: Python's `$` also matches before a final newline; JSON Schema's does not.
-# The look-ahead makes both engines refuse a trailing newline.
-KeyId = Annotated[
-    str,
-    Meta(
-        pattern=r"^ed25519:[A-Za-z0-9_-]{22}$(?!\n)",
-        description="ed25519: + base64url(SHA-256(key)[:16])",
-    ),
+__all__ = [
+    "CONTRACTS",
+    "ENVELOPE_TYPES",
+    "ROLES",
+    "AdmitParticipant",
+    "Body",
+    "Contract",
+    "KeyId",
+    "LongText",
+    "Nonce",
+    "PublicKey",
+    "RevokeKey",
+    "Role",
+    "RotateKey",
+    "ShortText",
+    "Signature",
+    "Timestamp",
+    "envelope_type",
+    "json_schema",
 ]
-PublicKey = Annotated[
-    str, Meta(pattern=r"^[A-Za-z0-9_-]{43}$(?!\n)", description="raw Ed25519 public key, base64url")
-]
-Signature = Annotated[
-    str, Meta(pattern=r"^[A-Za-z0-9_-]{86}$(?!\n)", description="Ed25519 signature, base64url")
-]
-Nonce = Annotated[
-    str,
-    Meta(
-        pattern=r"^[A-Za-z0-9_.:-]{1,64}$(?!\n)",
-        description="unique per signer; 1-64 of [A-Za-z0-9_.:-]",
-    ),
-]
-Timestamp = Annotated[
-    str,
-    Meta(
-        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$(?!\n)",
-        description="RFC 3339 UTC time ending in Z",
-    ),
-]
-ShortText = Annotated[str, Meta(min_length=1, max_length=200)]
-LongText = Annotated[str, Meta(min_length=1, max_length=2000)]
-
-
-class Body(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """Base of every document body: unknown fields are refused, not ignored."""
 
 
 class AdmitParticipant(Body, frozen=True):
@@ -66,16 +64,6 @@ class RotateKey(Body, frozen=True):
 class RevokeKey(Body, frozen=True):
     key_id: KeyId
     reason: LongText
-
-
-@dataclass(frozen=True)
-class Contract:
-    """What a contract name means: its body type and who may sign it."""
-
-    name: str
-    body: type[Body]
-    roles: frozenset[str] | None  # None: any admitted participant
-    summary: str
 
 
 CONTRACTS: dict[str, Contract] = {
@@ -100,6 +88,7 @@ CONTRACTS: dict[str, Contract] = {
             frozenset({"operator"}),
             "The operator revokes a participant's key.",
         ),
+        *REGISTRY_CONTRACTS,
     )
 }
 

@@ -18,9 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from dataex.core.certificate_signing import RegistrarKey, certificate_signature_valid
 from dataex.core.errors import Conflict, Forbidden, InvalidState, NotFound, SchemaViolation
 from dataex.core.participants import Event
-from dataex.core.registry_certificates import CertificateBook, check_fits
+from dataex.core.registry_certificates import (
+    Certificate,
+    CertificateBook,
+    certificate_document,
+    check_fits,
+)
 from dataex.core.registry_contracts import (
     AcceptTransfer,
     Asset,
@@ -36,6 +42,7 @@ from dataex.core.registry_contracts import (
     kind_of,
 )
 from dataex.core.registry_errors import (
+    CertificateSignatureMismatch,
     CoreDataRefused,
     NotApplicant,
     NoticeClosed,
@@ -48,7 +55,9 @@ from dataex.core.registry_records import (
     Objection,
     Registration,
     decision_record,
+    objection_from_view,
     objection_view,
+    registration_from_view,
     registration_view,
 )
 from dataex.core.timefmt import format_utc
@@ -281,44 +290,33 @@ class Registry:
         body: DecideRegistration,
         now: datetime,
         notice_period: timedelta,
+        *,
+        decided_at: datetime,
+        registrar_key: RegistrarKey,
     ) -> list[Event]:
-        """Register after the notice ends with no open objection; reject from review or notice."""
+        """Register after the notice ends with no open objection; reject from review or notice.
+
+        `decided_at` is the decision document's issued_at: the certificate documents
+        use it (not the entry's time) so that the registrar can sign them ahead. A
+        registration is accepted only with the registrar's signature, under the key
+        that signed the decision, over every certificate document it produces.
+        """
         rejecting = body.outcome == "reject"
         if rejecting and (body.reason_code is None or body.reason_text is None):
             raise SchemaViolation("a rejection needs reason_code and reason_text")
         if not rejecting and (body.reason_code is not None or body.reason_text is not None):
             raise SchemaViolation("reason_code and reason_text belong to a rejection only")
+        if rejecting and body.certificate_signatures:
+            raise SchemaViolation("a rejection issues no certificate: no certificate_signatures")
         reg = self._get(body.registration_id)
-        self._require_impartial(participant_id, reg)
-        if reg.status == "under_review" and not rejecting:
-            raise InvalidState(f"{reg.registration_id} must go through public notice first")
-        if reg.status not in ("under_review", "public_notice"):
-            raise InvalidState(f"{reg.registration_id} is {reg.status}; nothing to decide")
-        if reg.status == "public_notice":
-            assert reg.notice_ends_at is not None
-            if now < reg.notice_ends_at:
-                raise NoticeRunning(
-                    f"the notice of {reg.registration_id} runs until "
-                    f"{format_utc(reg.notice_ends_at)}"
-                )
-            open_ids = [o for o in reg.objection_ids if self.objections[o].status == "open"]
-            if open_ids:
-                raise ObjectionOpen(
-                    f"decide the open objections first: {', '.join(open_ids)}", objections=open_ids
-                )
+        self._check_decidable(participant_id, reg, now, rejecting=rejecting)
         if rejecting:
             assert body.reason_code is not None and body.reason_text is not None
             return self._reject(reg, participant_id, now, body.reason_code, body.reason_text)
-        if not isinstance(reg.application, InitialApplication):
-            check_fits(
-                self.certificates.get(reg.application.certificate_number),
-                reg.applicant,
-                reg.application,
-                now,
-            )
-        events, issued = self.certificates.apply_registered(
-            reg.registration_id, reg.applicant, reg.application, now, participant_id
-        )
+        revisions = self._plan(reg, participant_id, now, decided_at)
+        signatures = _checked_signatures(revisions, body, registrar_key)
+        events = self.certificates.commit(revisions, reg.kind, signatures, registrar_key.key_id)
+        issued = next((c.number for c in revisions if c.number != reg.certificate_number), None)
         reg.status = "registered"
         reg.issued_certificate = issued
         reg.decision = decision_record("register", participant_id, now, None, None)
@@ -329,6 +327,18 @@ class Registry:
             "certificate_number": issued or reg.certificate_number,
         }
         return [registered, *events, *self._end(reg, now)]
+
+    def preview_decision(
+        self, registrar: str, registration_id: str, now: datetime, decided_at: datetime
+    ) -> list[dict[str, Any]]:
+        """The certificate documents registering now would produce, for the registrar to sign.
+
+        Raises what `decide` would raise before the signature check (notice running,
+        objection open, certificate state...), so a registrar learns early.
+        """
+        reg = self._get(registration_id)
+        self._check_decidable(registrar, reg, now, rejecting=False)
+        return [certificate_document(c) for c in self._plan(reg, registrar, now, decided_at)]
 
     # ---- queries ---------------------------------------------------------------------
 
@@ -353,6 +363,40 @@ class Registry:
     def under_notice(self) -> list[Registration]:
         """The public notice board, oldest first (expired notices stay until decided)."""
         return [r for r in self.registrations.values() if r.status == "public_notice"]
+
+    def registration_record(self, registration_id: str) -> dict[str, Any]:
+        """One registration with its objections, as plain JSON: what the store keeps."""
+        reg = self.registrations[registration_id]
+        return {
+            "registration_id": registration_id,
+            **registration_view(reg),
+            "objections": [
+                {"objection_id": oid, **objection_view(self.objections[oid])}
+                for oid in reg.objection_ids
+            ],
+        }
+
+    @classmethod
+    def restore(
+        cls, registrations: list[dict[str, Any]], certificates: list[dict[str, Any]]
+    ) -> Registry:
+        """Rebuild a registry from registration_record() and certificate_record() values.
+
+        The indexes are derived again: undecided registrations with an asset are
+        open by their root, and uncancelled certificates are live by theirs.
+        """
+        registry = cls(certificates=CertificateBook.restore(certificates))
+        for record in sorted(registrations, key=lambda r: _serial(r["registration_id"])):
+            rid = record["registration_id"]
+            reg = registration_from_view(rid, record)
+            registry.registrations[rid] = reg
+            for objection in record["objections"]:
+                oid = objection["objection_id"]
+                registry.objections[oid] = objection_from_view(oid, objection)
+            if reg.asset is not None and reg.status in OPEN_STATUSES:
+                registry.open_by_root.setdefault(reg.asset.fingerprint.root, set()).add(rid)
+        registry.objections = dict(sorted(registry.objections.items(), key=lambda i: _serial(i[0])))
+        return registry
 
     def snapshot(self) -> dict[str, Any]:
         """A plain, comparable picture of everything the registry holds."""
@@ -425,6 +469,42 @@ class Registry:
         ]
         return sorted(found)
 
+    def _check_decidable(
+        self, registrar: str, reg: Registration, now: datetime, *, rejecting: bool
+    ) -> None:
+        self._require_impartial(registrar, reg)
+        if reg.status == "under_review" and not rejecting:
+            raise InvalidState(f"{reg.registration_id} must go through public notice first")
+        if reg.status not in ("under_review", "public_notice"):
+            raise InvalidState(f"{reg.registration_id} is {reg.status}; nothing to decide")
+        if reg.status == "public_notice":
+            assert reg.notice_ends_at is not None
+            if now < reg.notice_ends_at:
+                raise NoticeRunning(
+                    f"the notice of {reg.registration_id} runs until "
+                    f"{format_utc(reg.notice_ends_at)}"
+                )
+            open_ids = [o for o in reg.objection_ids if self.objections[o].status == "open"]
+            if open_ids:
+                raise ObjectionOpen(
+                    f"decide the open objections first: {', '.join(open_ids)}", objections=open_ids
+                )
+
+    def _plan(
+        self, reg: Registration, registrar: str, now: datetime, decided_at: datetime
+    ) -> list[Certificate]:
+        """Check the certificate again (it may have changed since filing) and plan revisions."""
+        if not isinstance(reg.application, InitialApplication):
+            check_fits(
+                self.certificates.get(reg.application.certificate_number),
+                reg.applicant,
+                reg.application,
+                now,
+            )
+        return self.certificates.plan(
+            reg.registration_id, reg.applicant, reg.application, decided_at, registrar
+        )
+
     def _reject(
         self, reg: Registration, registrar: str, now: datetime, code: str, text: str
     ) -> list[Event]:
@@ -454,14 +534,21 @@ class Registry:
                 objection.status = "closed"
                 objection.decided_at = now
                 events.append(
-                    {"type": "objection.closed", "objection_id": oid, "status": reg.status}
+                    {
+                        "type": "objection.closed",
+                        "objection_id": oid,
+                        "registration_id": reg.registration_id,
+                        "status": reg.status,
+                    }
                 )
         return events
 
 
 Handler = Callable[[Registry, str, Any, datetime, timedelta], list[Event]]
 
-# Contract name → transition; `register` goes through Registry.submit to pass `admitted`.
+# Contract name → transition. `register` and `decide` need more than the others (the
+# admitted participants; the decision's issued_at and the registrar's key), so
+# apply_registry calls them itself.
 REGISTRY_HANDLERS: dict[str, Handler] = {
     "dataex.registry.withdraw.v1": Registry.withdraw,
     "dataex.registry.accept_transfer.v1": Registry.accept_transfer,
@@ -469,9 +556,9 @@ REGISTRY_HANDLERS: dict[str, Handler] = {
     "dataex.registry.take.v1": Registry.take,
     "dataex.registry.open_notice.v1": Registry.open_notice,
     "dataex.registry.decide_objection.v1": Registry.decide_objection,
-    "dataex.registry.decide.v1": Registry.decide,
 }
 REGISTER_CONTRACT = "dataex.registry.register.v1"
+DECIDE_CONTRACT = "dataex.registry.decide.v1"
 
 
 def apply_registry(
@@ -483,11 +570,67 @@ def apply_registry(
     now: datetime,
     notice_period: timedelta,
     admitted: Container[str] | None = None,
+    issued_at: datetime | None = None,
+    signer_key: RegistrarKey | None = None,
 ) -> list[Event]:
-    """One entry point for the state's handler table: every registry contract lands here."""
+    """One entry point for the state's handler table: every registry contract lands here.
+
+    `issued_at` and `signer_key` (the signed document's issued_at and its signer's
+    key) are needed by `decide` only.
+    """
     if contract_name == REGISTER_CONTRACT:
         return registry.submit(participant_id, body, now, notice_period, admitted=admitted)
+    if contract_name == DECIDE_CONTRACT:
+        if issued_at is None or signer_key is None:
+            raise ValueError("a decision needs the document's issued_at and the signer's key")
+        return registry.decide(
+            participant_id,
+            body,
+            now,
+            notice_period,
+            decided_at=issued_at,
+            registrar_key=signer_key,
+        )
     return REGISTRY_HANDLERS[contract_name](registry, participant_id, body, now, notice_period)
+
+
+def _checked_signatures(
+    revisions: list[Certificate], body: DecideRegistration, key: RegistrarKey
+) -> dict[str, str]:
+    """Number → signature, once every revision carries a valid registrar signature."""
+    given: dict[str, str] = {}
+    for item in body.certificate_signatures:
+        if item.number in given:
+            raise SchemaViolation(f"certificate_signatures names {item.number} twice")
+        given[item.number] = item.signature
+    documents = {c.number: certificate_document(c) for c in revisions}
+    expected = {
+        "certificates": [{"number": n, "document": d} for n, d in documents.items()],
+    }
+    missing = sorted(set(documents) - set(given))
+    extra = sorted(set(given) - set(documents))
+    if missing or extra:
+        raise CertificateSignatureMismatch(
+            f"this decision produces {', '.join(documents)}; "
+            + (f"signatures are missing for {', '.join(missing)}" if missing else "")
+            + ("; " if missing and extra else "")
+            + (f"{', '.join(extra)} is not produced by it" if extra else ""),
+            **expected,
+        )
+    for number, document in documents.items():
+        if not certificate_signature_valid(document, given[number], key.public_key):
+            raise CertificateSignatureMismatch(
+                f"the signature for {number} does not verify under {key.key_id} over the "
+                "certificate document this decision produces (see certificates; sign it with "
+                "the prefix dataex-certificate-v1)",
+                **expected,
+            )
+    return given
+
+
+def _serial(identifier: str) -> int:
+    """R000012 → 12: ids sort by number (filing order) even past six digits."""
+    return int(identifier[1:])
 
 
 def _check_asset(asset: Asset) -> None:

@@ -8,6 +8,7 @@ only stored facts plus valid_until, so a signature never goes stale by itself.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,7 +35,7 @@ from dataex.core.registry_errors import (
     CertificateStateMismatch,
     NotCertificateHolder,
 )
-from dataex.core.timefmt import format_utc
+from dataex.core.timefmt import format_utc, parse_utc
 
 CERTIFICATE_DOCUMENT_TYPE = "dataex.certificate.v1"
 
@@ -85,6 +86,8 @@ class Certificate:
     pledge: Pledge | None = None
     licences: list[Licence] = field(default_factory=list)
     history: list[str] = field(default_factory=list)  # every registration id touching it
+    signature: str | None = None  # the registrar's, over certificate_document() of this revision
+    signing_key_id: str | None = None  # the registrar key that made it
 
     @property
     def root(self) -> str:
@@ -110,7 +113,7 @@ def plain_json(value: msgspec.Struct) -> dict[str, Any]:
 
 
 def certificate_document(cert: Certificate) -> dict[str, Any]:
-    """The plain canonical content a registrar signs (outside core) for one revision."""
+    """The plain canonical content the registrar signs for one revision (certificate_signing)."""
     asset = plain_json(cert.asset)
     fingerprint = asset.pop("fingerprint")
     pledge = cert.pledge
@@ -180,13 +183,22 @@ def check_fits(cert: Certificate, applicant: str, application: Application, now:
         )
 
 
+def certificate_number(registration_id: str, issued_at: datetime) -> str:
+    """DX-<year issued>-<digits of the registration that issues it>.
+
+    A registration issues at most one new certificate, so its number is known
+    before the decision is applied: the registrar can sign the document ahead
+    (GET .../certificate-preview) without racing a global counter.
+    """
+    return f"DX-{issued_at.astimezone(UTC).year:04d}-{registration_id[1:]}"
+
+
 @dataclass
 class CertificateBook:
-    """All certificates, the global number counter and the index of live fingerprints."""
+    """All certificates and the index of live (not cancelled) fingerprints."""
 
     by_number: dict[str, Certificate] = field(default_factory=dict)
     by_root: dict[str, set[str]] = field(default_factory=dict)  # not cancelled
-    issued_count: int = 0
 
     def get(self, number: str) -> Certificate:
         cert = self.by_number.get(number)
@@ -197,111 +209,130 @@ class CertificateBook:
     def live_with_root(self, root: str) -> list[Certificate]:
         return [self.by_number[n] for n in sorted(self.by_root.get(root, ()))]
 
-    def apply_registered(
+    def plan(
         self,
         registration_id: str,
         applicant: str,
         application: Application,
-        now: datetime,
+        decided_at: datetime,
         registrar: str,
-    ) -> tuple[list[Event], str | None]:
-        """Carry out a registered application; return events and any new certificate number.
+    ) -> list[Certificate]:
+        """The certificate revisions registering an application produces; changes nothing.
 
-        The caller has already run check_fits at `now`, so nothing here can refuse.
+        Everything in them is a function of the book, the registration and the
+        decision (its registrar and issued_at), so a registrar can be shown the
+        exact documents to sign before it decides. The caller has run check_fits.
         """
         if isinstance(application, InitialApplication):
-            cert = self._issue(
-                registration_id,
-                applicant,
-                tuple(sorted(application.rights)),
-                application.asset,
-                now,
-                now + timedelta(days=application.term_days),
-                registrar,
-            )
-            return [_issued(cert)], cert.number
-        cert = self.get(application.certificate_number)
-        events: list[Event] = []
-        new_number: str | None = None
+            return [
+                self._new(
+                    registration_id,
+                    applicant,
+                    tuple(sorted(application.rights)),
+                    application.asset,
+                    decided_at,
+                    decided_at + timedelta(days=application.term_days),
+                    registrar,
+                )
+            ]
+        cert = copy.deepcopy(self.get(application.certificate_number))
+        revisions = [cert]
         if isinstance(application, ChangeApplication):
-            self._unindex(cert)
             cert.asset = application.asset
-            self._index(cert)
         elif isinstance(application, TransferApplication):
             moved = tuple(sorted(application.rights))
             if set(moved) == set(cert.rights):
                 cert.holder = application.counterparty
             else:
                 cert.rights = tuple(r for r in cert.rights if r not in moved)
-                split = self._issue(
-                    registration_id,
-                    application.counterparty,
-                    moved,
-                    cert.asset,
-                    now,
-                    cert.valid_until,
-                    registrar,
-                    split_from=cert.number,
+                revisions.append(
+                    self._new(
+                        registration_id,
+                        application.counterparty,
+                        moved,
+                        cert.asset,
+                        decided_at,
+                        cert.valid_until,
+                        registrar,
+                        split_from=cert.number,
+                    )
                 )
-                events.append(_issued(split))
-                new_number = split.number
         elif isinstance(application, LicenceApplication):
-            until = min(now + timedelta(days=application.term_days), cert.valid_until)
+            until = min(decided_at + timedelta(days=application.term_days), cert.valid_until)
             rights = tuple(sorted(application.rights))
             cert.licences.append(
-                Licence(registration_id, application.counterparty, rights, now, until)
+                Licence(registration_id, application.counterparty, rights, decided_at, until)
             )
         elif isinstance(application, PledgeApplication):
             cert.pledge = Pledge(
-                registration_id, application.counterparty, application.secured_amount, now
+                registration_id, application.counterparty, application.secured_amount, decided_at
             )
         elif isinstance(application, PledgeReleaseApplication):
             cert.pledge = None
         elif isinstance(application, RenewalApplication):
-            cert.valid_until = max(cert.valid_until, now) + timedelta(days=application.term_days)
+            cert.valid_until = max(cert.valid_until, decided_at) + timedelta(
+                days=application.term_days
+            )
         elif isinstance(application, CancellationApplication):
             cert.cancelled = True
-            self._unindex(cert)
         cert.revision += 1
         cert.last_registration_id = registration_id
         cert.registrar = registrar
-        update: Event = {
-            "type": "certificate.updated",
-            "certificate_number": cert.number,
-            "registration_id": registration_id,
-            "kind": kind_of(application),
-            "document": certificate_document(cert),
-        }
-        return [update, *events], new_number
+        cert.signature = cert.signing_key_id = None
+        return revisions
 
-    def _issue(
-        self,
+    def commit(
+        self, revisions: list[Certificate], kind: str, signatures: dict[str, str], key_id: str
+    ) -> list[Event]:
+        """Install planned revisions with their registrar signatures; return their events."""
+        events: list[Event] = []
+        for cert in revisions:
+            cert.signature = signatures[cert.number]
+            cert.signing_key_id = key_id
+            old = self.by_number.get(cert.number)
+            if old is not None:
+                self._unindex(old)
+            self.by_number[cert.number] = cert
+            if not cert.cancelled:
+                self._index(cert)
+            event: Event = {
+                "type": "certificate.issued" if old is None else "certificate.updated",
+                "certificate_number": cert.number,
+                "registration_id": cert.last_registration_id,
+            }
+            if old is None:
+                event["holder"] = cert.holder
+            else:
+                event["kind"] = kind
+            event["document"] = certificate_document(cert)
+            event["signature"] = cert.signature
+            event["registrar_key_id"] = key_id
+            events.append(event)
+        return events
+
+    @staticmethod
+    def _new(
         registration_id: str,
         holder: str,
         rights: tuple[str, ...],
         asset: Asset,
-        now: datetime,
+        issued_at: datetime,
         valid_until: datetime,
         registrar: str,
         split_from: str | None = None,
     ) -> Certificate:
-        self.issued_count += 1
-        number = f"DX-{now.astimezone(UTC).year:04d}-{self.issued_count:06d}"
-        cert = Certificate(
-            number=number,
+        return Certificate(
+            number=certificate_number(registration_id, issued_at),
             holder=holder,
             rights=rights,
             asset=asset,
-            issued_at=now,
+            issued_at=issued_at,
             valid_until=valid_until,
             registrar=registrar,
             last_registration_id=registration_id,
             split_from=split_from,
             history=[registration_id],
         )
-        self.by_number[number] = cert
-        self._index(cert)
-        return cert
 
     def _index(self, cert: Certificate) -> None:
         self.by_root.setdefault(cert.root, set()).add(cert.number)
@@ -312,22 +343,68 @@ class CertificateBook:
         if not numbers:
             self.by_root.pop(cert.root, None)
 
+    @classmethod
+    def restore(cls, records: list[dict[str, Any]]) -> CertificateBook:
+        """Rebuild the book (and its index) from certificate_record() values."""
+        book = cls()
+        for record in records:
+            cert = certificate_from_record(record)
+            book.by_number[cert.number] = cert
+            if not cert.cancelled:
+                book._index(cert)
+        return book
+
     def snapshot(self) -> dict[str, Any]:
         return {
-            "issued_count": self.issued_count,
-            "certificates": {
-                n: {**certificate_document(c), "history": list(c.history)}
-                for n, c in sorted(self.by_number.items())
-            },
+            "certificates": {n: certificate_record(c) for n, c in sorted(self.by_number.items())},
             "by_root": {root: sorted(ns) for root, ns in sorted(self.by_root.items())},
         }
 
 
-def _issued(cert: Certificate) -> Event:
+def certificate_record(cert: Certificate) -> dict[str, Any]:
+    """Everything the registry keeps about a certificate, as plain JSON (stored as is)."""
     return {
-        "type": "certificate.issued",
-        "certificate_number": cert.number,
-        "holder": cert.holder,
-        "registration_id": cert.last_registration_id,
-        "document": certificate_document(cert),
+        **certificate_document(cert),
+        "history": list(cert.history),
+        "signature": cert.signature,
+        "registrar_key_id": cert.signing_key_id,
     }
+
+
+def certificate_from_record(record: dict[str, Any]) -> Certificate:
+    """The inverse of certificate_record (restart reads the stored records)."""
+    pledge = record["pledge"]
+    return Certificate(
+        number=record["number"],
+        holder=record["holder"],
+        rights=tuple(record["rights"]),
+        asset=msgspec.convert({**record["asset"], "fingerprint": record["fingerprint"]}, Asset),
+        issued_at=parse_utc(record["issued_at"]),
+        valid_until=parse_utc(record["valid_until"]),
+        registrar=record["registrar"],
+        last_registration_id=record["registration_id"],
+        split_from=record["split_from"],
+        revision=record["revision"],
+        cancelled=record["status"] == "cancelled",
+        pledge=None
+        if pledge is None
+        else Pledge(
+            pledge["registration_id"],
+            pledge["pledgee"],
+            pledge["secured_amount"],
+            parse_utc(pledge["since"]),
+        ),
+        licences=[
+            Licence(
+                lic["registration_id"],
+                lic["licensee"],
+                tuple(lic["rights"]),
+                parse_utc(lic["granted_at"]),
+                parse_utc(lic["valid_until"]),
+            )
+            for lic in record["licences"]
+        ],
+        history=list(record["history"]),
+        signature=record["signature"],
+        signing_key_id=record["registrar_key_id"],
+    )

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from msgspec import Meta
 
 from dataex.core.canonical import MAX_SAFE_INTEGER
-from dataex.core.contracts import Body, Contract, LongText, ShortText
+from dataex.core.contract_base import Body, Contract, LongText, ShortText, Signature
 
 Right = Literal["holding", "processing_use", "product_operation"]
 RIGHTS: tuple[str, ...] = ("holding", "processing_use", "product_operation")
@@ -185,13 +185,29 @@ class DecideObjection(Body, frozen=True):
     reasons: LongText
 
 
+class CertificateSignature(Body, frozen=True):
+    """The registrar's signature over one certificate document (contracts/SPEC.md §9)."""
+
+    number: CertificateNumber
+    signature: Signature
+
+
 class DecideRegistration(Body, frozen=True):
-    """A rejection needs reason_code and reason_text; a registration takes neither."""
+    """A rejection needs reason_code and reason_text; a registration takes neither.
+
+    A registration carries the registrar's signature over every certificate
+    document it issues or revises (GET .../certificate-preview shows them); a
+    rejection carries none.
+    """
 
     registration_id: RegistrationId
     outcome: Literal["register", "reject"]
     reason_code: RejectReason | None = None
     reason_text: LongText | None = None
+    certificate_signatures: Annotated[
+        tuple[CertificateSignature, ...],
+        Meta(max_length=2, description="one per certificate document the decision produces"),
+    ] = ()
 
 
 class AcceptTransfer(Body, frozen=True):

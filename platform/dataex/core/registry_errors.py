@@ -61,3 +61,9 @@ class CertificateStateMismatch(DomainError):
     status = 409
     slug = "certificate-state"
     title = "The registration kind does not fit the certificate's state"
+
+
+class CertificateSignatureMismatch(DomainError):
+    status = 422
+    slug = "certificate-signature"
+    title = "The registrar's signatures do not match the certificates this decision produces"

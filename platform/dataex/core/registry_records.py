@@ -1,7 +1,8 @@
 """Registrations and objections as the registry keeps them, and their plain views.
 
 Separate from registry.py so the state machine reads as transitions only; these
-are the records it moves between states.
+are the records it moves between states. Each view has an inverse (`*_from_view`):
+the store keeps the views and start-up rebuilds the registry from them.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from dataex.core.registry_certificates import plain_json
 from dataex.core.registry_contracts import Application, Asset, kind_of
-from dataex.core.timefmt import format_utc
+from dataex.core.timefmt import format_utc, parse_utc
 
 OPEN_STATUSES = frozenset({"awaiting_acceptance", "submitted", "under_review", "public_notice"})
 
@@ -111,3 +114,42 @@ def objection_view(o: Objection) -> dict[str, Any]:
         "decided_by": o.decided_by,
         "decided_at": _time(o.decided_at),
     }
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else parse_utc(text)
+
+
+def registration_from_view(registration_id: str, view: dict[str, Any]) -> Registration:
+    """The inverse of registration_view."""
+    return Registration(
+        registration_id=registration_id,
+        applicant=view["applicant"],
+        application=msgspec.convert(view["application"], Application),
+        submitted_at=parse_utc(view["submitted_at"]),
+        status=view["status"],
+        conflicts=list(view["conflicts"]),
+        objection_ids=list(view["objection_ids"]),
+        reviewer=view["reviewer"],
+        accepted_at=_moment(view["accepted_at"]),
+        notice_opened_at=_moment(view["notice_opened_at"]),
+        notice_ends_at=_moment(view["notice_ends_at"]),
+        decision=None if view["decision"] is None else dict(view["decision"]),
+        issued_certificate=view["issued_certificate"],
+    )
+
+
+def objection_from_view(objection_id: str, view: dict[str, Any]) -> Objection:
+    """The inverse of objection_view."""
+    return Objection(
+        objection_id=objection_id,
+        registration_id=view["registration_id"],
+        objector=view["objector"],
+        grounds=view["grounds"],
+        evidence_hashes=tuple(view["evidence_hashes"]),
+        filed_at=parse_utc(view["filed_at"]),
+        status=view["status"],
+        reasons=view["reasons"],
+        decided_by=view["decided_by"],
+        decided_at=_moment(view["decided_at"]),
+    )

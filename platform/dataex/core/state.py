@@ -1,51 +1,77 @@
 """The platform's whole in-memory state and the one function that changes it.
 
-`apply` is deterministic: the same state and command always give the same
-events and the same next state. The sequencer calls it live; the offline
-verifier calls it again over the exported log. A command that raises leaves
-the state untouched (every handler validates before it mutates).
+`apply` is deterministic: the same state, command and `now` always give the
+same events and the same next state. The sequencer calls it live with the
+batch's time (which is also the log entry's `time`); the offline verifier can
+call it again over the exported log with each entry's time. A command that
+raises leaves the state untouched (every handler validates before it mutates).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from dataex.core.certificate_signing import RegistrarKey
 from dataex.core.envelope import Command
 from dataex.core.participants import Event, Participants
+from dataex.core.registry import Registry, apply_registry
+from dataex.core.registry_contracts import REGISTRY_CONTRACTS
+from dataex.core.timefmt import parse_utc
 
 
 @dataclass
 class PlatformState:
     participants: Participants = field(default_factory=Participants)
+    registry: Registry = field(default_factory=Registry)
+    # A setting (DATAEX_NOTICE_PERIOD_SECONDS), not history: the store sets it at start.
+    notice_period: timedelta = timedelta(days=7)
 
 
-Handler = Callable[[PlatformState, Command], list[Event]]
+Handler = Callable[[PlatformState, Command, datetime], list[Event]]
 
 
-def _admit(state: PlatformState, command: Command) -> list[Event]:
+def _admit(state: PlatformState, command: Command, now: datetime) -> list[Event]:
     return state.participants.admit(command.parsed.body)
 
 
-def _rotate(state: PlatformState, command: Command) -> list[Event]:
+def _rotate(state: PlatformState, command: Command, now: datetime) -> list[Event]:
     return state.participants.rotate(command.parsed.signer, command.parsed.body)
 
 
-def _revoke(state: PlatformState, command: Command) -> list[Event]:
+def _revoke(state: PlatformState, command: Command, now: datetime) -> list[Event]:
     return state.participants.revoke(command.parsed.body)
+
+
+def _registry(state: PlatformState, command: Command, now: datetime) -> list[Event]:
+    assert command.participant_id is not None  # only genesis has none, and it is an admission
+    key = state.participants.keys[command.parsed.signer]
+    return apply_registry(
+        state.registry,
+        command.contract_name,
+        command.participant_id,
+        command.parsed.body,
+        now=now,
+        notice_period=state.notice_period,
+        admitted=state.participants.by_id,
+        issued_at=parse_utc(command.parsed.typed.document.issued_at),
+        signer_key=RegistrarKey(key.key_id, key.public_key),
+    )
 
 
 HANDLERS: dict[str, Handler] = {
     "dataex.participant.admit.v1": _admit,
     "dataex.key.rotate.v1": _rotate,
     "dataex.key.revoke.v1": _revoke,
+    **{contract.name: _registry for contract in REGISTRY_CONTRACTS},
 }
 
 
-def apply(state: PlatformState, command: Command) -> list[Event]:
-    """Apply one authenticated command; raise a DomainError to refuse it."""
-    return HANDLERS[command.contract_name](state, command)
+def apply(state: PlatformState, command: Command, now: datetime) -> list[Event]:
+    """Apply one authenticated command at `now`; raise a DomainError to refuse it."""
+    return HANDLERS[command.contract_name](state, command, now)
 
 
 def snapshot(state: PlatformState) -> dict[str, Any]:
@@ -66,4 +92,5 @@ def snapshot(state: PlatformState) -> dict[str, Any]:
             kid: {"participant_id": k.participant_id, "status": k.status}
             for kid, k in sorted(p.keys.items())
         },
+        "registry": state.registry.snapshot(),
     }

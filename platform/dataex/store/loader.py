@@ -1,16 +1,34 @@
-"""Rebuild the in-memory state from the database: at start and after a failed commit."""
+"""Rebuild the in-memory state from the database: at start and after a failed commit.
+
+The registry is restored from the records its tables keep (core's plain views,
+written in every batch's transaction), not by replaying the registry's log
+entries through core. Replaying would be exact by construction, but start-up
+would then grow with the length of history and need the notice period and keys
+of every past moment; the records make start-up proportional to the live
+registry, like participants. Each view has a tested inverse (core's
+*_from_view / from_record), and a restart test compares the state snapshot
+before and after.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dataex.core.audit import GENESIS_PREV_HASH
 from dataex.core.participants import KeyRecord, Participant, Participants
+from dataex.core.registry import Registry
 from dataex.core.state import PlatformState
-from dataex.store.tables import audit_entries, participant_keys, participants
+from dataex.store.tables import (
+    audit_entries,
+    certificates,
+    participant_keys,
+    participants,
+    registrations,
+)
 
 
 @dataclass
@@ -19,8 +37,8 @@ class ChainHead:
     entry_hash: str
 
 
-async def load_state(conn: AsyncConnection) -> PlatformState:
-    state = PlatformState()
+async def load_state(conn: AsyncConnection, *, notice_period: timedelta) -> PlatformState:
+    state = PlatformState(notice_period=notice_period)
     people = state.participants = Participants()
     for row in (await conn.execute(select(participants))).mappings():
         people.by_id[row["participant_id"]] = Participant(
@@ -39,6 +57,10 @@ async def load_state(conn: AsyncConnection) -> PlatformState:
             public_key=bytes(row["public_key"]),
             status=row["status"],
         )
+    state.registry = Registry.restore(
+        [r.record for r in await conn.execute(select(registrations.c.record))],
+        [r.record for r in await conn.execute(select(certificates.c.record))],
+    )
     return state
 
 

@@ -1,7 +1,9 @@
 """Write the events of a batch to the state tables, in the batch's transaction.
 
 The log holds what happened; these tables hold where it left things, so start-up
-reads state instead of replaying history. Each event type has one writer here.
+reads state instead of replaying history. Each participant event type has one
+writer here; every registry event has the same one (registry_projection.py
+indexes it, and upserts the registry's records once per batch).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dataex.core.encoding import b64url_decode
+from dataex.store.registry_projection import index_event, is_registry_event
 from dataex.store.tables import participant_keys, participants
 
 Event = dict[str, Any]
@@ -80,5 +83,8 @@ WRITERS: dict[str, Writer] = {
 
 
 async def project(conn: AsyncConnection, events: list[Event], seq: int) -> None:
-    for event in events:
-        await WRITERS[str(event["type"])](conn, event, seq)
+    for position, event in enumerate(events):
+        if is_registry_event(event):
+            await index_event(conn, event, seq, position)
+        else:
+            await WRITERS[str(event["type"])](conn, event, seq)

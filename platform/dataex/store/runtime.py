@@ -55,7 +55,9 @@ async def open_runtime(settings: Settings) -> Runtime:
     """Ready database + running sequencer; raises SequencerLocked if another one writes."""
     url, has_role = await prepare_database(settings)
     engine = create_engine(url, role=settings.app_role if has_role else None)
-    sequencer = Sequencer(engine, max_batch=settings.batch_max_commands)
+    sequencer = Sequencer(
+        engine, max_batch=settings.batch_max_commands, notice_period=settings.notice_period
+    )
     try:
         await sequencer.start()
     except BaseException:

@@ -20,7 +20,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -35,6 +35,7 @@ from dataex.core.state import PlatformState, apply
 from dataex.core.timefmt import format_utc
 from dataex.store.loader import ChainHead, load_chain_head, load_state
 from dataex.store.projection import project
+from dataex.store.registry_projection import write_registry_views
 from dataex.store.tables import audit_entries
 
 log = logging.getLogger(__name__)
@@ -98,11 +99,13 @@ class Sequencer:
         *,
         max_batch: int = 512,
         clock: Callable[[], datetime] = _utcnow,
+        notice_period: timedelta = timedelta(days=7),
     ) -> None:
         self.engine = engine
         self.max_batch = max_batch
         self.clock = clock
-        self.state = PlatformState()
+        self.notice_period = notice_period
+        self.state = PlatformState(notice_period=notice_period)
         self.head = ChainHead(0, "")
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -144,7 +147,7 @@ class Sequencer:
 
     async def _reload(self) -> None:
         async with self.engine.connect() as conn:
-            self.state = await load_state(conn)
+            self.state = await load_state(conn, notice_period=self.notice_period)
             self.head = await load_chain_head(conn)
 
     # -- submission -------------------------------------------------------
@@ -224,7 +227,7 @@ class Sequencer:
                         raise Conflict("the platform already has its operator")
                 else:
                     recheck_signer(pending.command, self.state.participants)
-                events = apply(self.state, pending.command)
+                events = apply(self.state, pending.command, now)
             except DomainError as error:
                 work.outcomes.append((pending, error))
                 continue
@@ -262,6 +265,7 @@ class Sequencer:
                 await conn.execute(insert(audit_entries), work.rows)
                 for events, event_seq in work.events:
                     await project(conn, events, event_seq)
+                await write_registry_views(conn, self.state.registry, work.events)
             self.head = ChainHead(seq, prev_hash)
         self._answer(work)
 

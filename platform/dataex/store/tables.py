@@ -13,13 +13,17 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
 
@@ -67,5 +71,65 @@ participant_keys = Table(
     Column("added_seq", BigInteger, nullable=False),
 )
 
+# The registry (migration 0002). `record` is core's plain view, the whole truth that
+# start-up restores from; the other columns are copies of it for searching.
+registrations = Table(
+    "registrations",
+    metadata,
+    Column("registration_id", String(32), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("applicant", String(32), nullable=False, index=True),
+    Column("counterparty", String(32), nullable=True),
+    Column("certificate_number", String(32), nullable=True, index=True,
+           comment="the certificate acted on, or the one issued"),
+    Column("fingerprint_root", String(64), nullable=True, index=True),
+    Column("rights", ARRAY(String(20)), nullable=False),
+    Column("industry", String(200), nullable=True),
+    Column("title", String(200), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("notice_ends_at", DateTime(timezone=True), nullable=True),
+    Column("updated_seq", BigInteger, nullable=False),
+    Column("record", JSONB, nullable=False),
+)
+Index("ix_registrations_status", registrations.c.status, registrations.c.registration_id)
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("holder", String(32), nullable=False, index=True),
+    Column("status", String(20), nullable=False, comment="valid, encumbered or cancelled; "
+           "expired is read from valid_until"),
+    Column("rights", ARRAY(String(20)), nullable=False),
+    Column("fingerprint_root", String(64), nullable=False, index=True),
+    Column("industry", String(200), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("registrar", String(32), nullable=False),
+    Column("registrar_key_id", String(64), nullable=False),
+    Column("signature", String(86), nullable=False),
+    Column("revision_seq", BigInteger, nullable=False,
+           comment="log entry that holds this revision and its signature"),
+    Column("updated_seq", BigInteger, nullable=False),
+    Column("record", JSONB, nullable=False),
+)
+
+# Every registry event with its log seq, indexed by what it touches: the history of
+# a certificate without scanning the log. Derived from the log, and append-only too.
+registry_events = Table(
+    "registry_events",
+    metadata,
+    Column("seq", BigInteger, nullable=False),
+    Column("position", SmallInteger, nullable=False),
+    Column("type", String(50), nullable=False),
+    Column("registration_id", String(32), nullable=True, index=True),
+    Column("certificate_number", String(32), nullable=True, index=True),
+    Column("event", JSONB, nullable=False),
+    PrimaryKeyConstraint("seq", "position"),
+)
+
 # Tables the application role may only read and append to.
-LOG_TABLES: tuple[str, ...] = ("audit_entries",)
+LOG_TABLES: tuple[str, ...] = ("audit_entries", "registry_events")
