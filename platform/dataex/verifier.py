@@ -1,9 +1,10 @@
 """Offline verification of an exported log: no database, no trust in the server.
 
 Reads JSON Lines {seq, entry_hash, entry} and checks, entry by entry: the seq
-order, that the entry hashes to its entry_hash, the hash chain, and the Ed25519
+order, that the entry hashes to its entry_hash, the hash chain, the Ed25519
 signature of every signed document under the key the log itself admitted for
-its signer. It stops at the first fault and names its seq.
+its signer, and a deterministic replay of the command through core/ that must
+give exactly the logged events. It stops at the first fault and names its seq.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from typing import Any
 import msgspec
 
 from dataex.core.audit import ChainFault, LoggedEntry, verify_chain
-from dataex.core.encoding import b64url_decode
+from dataex.core.canonical import canonical_json
+from dataex.core.envelope import authenticate_signer, parse_envelope
 from dataex.core.errors import DomainError
+from dataex.core.state import PlatformState, apply
+from dataex.core.timefmt import parse_utc
 
 
 @dataclass
@@ -32,37 +36,46 @@ class Report:
         return self.fault is None
 
 
-class _KeyDirectory:
-    """Public keys as the log's own events admitted and rotated them."""
+class _Replay:
+    """Re-execute every logged command through core/ and compare the events.
+
+    This checks far more than signatures: that each signer was admitted and
+    active with the right role at that point of the log, and that the
+    platform's recorded outcome (participant ids, certificates, rejections)
+    is exactly what the rules give. Each entry's `time` is its `now`.
+    """
 
     def __init__(self) -> None:
-        self.keys: dict[str, bytes] = {}
-
-    def learn(self, events: list[dict[str, Any]]) -> None:
-        for e in events:
-            if e.get("type") == "participant.admitted":
-                self.keys[e["key_id"]] = b64url_decode(e["public_key"])
-            elif e.get("type") == "key.rotated":
-                self.keys[e["new_key_id"]] = b64url_decode(e["new_public_key"])
+        self.state = PlatformState()
 
     def check(self, entry: dict[str, Any]) -> str | None:
-        from dataex.core.signing import verify_signature
-
-        envelope = entry["envelope"]
-        signer = envelope["document"]["signer"]
-        public_key = self.keys.get(signer)
-        if public_key is None:
-            events = entry.get("events") or []
-            own = [e for e in events if e.get("type") == "participant.admitted"
-                   and e.get("key_id") == signer]
-            if entry["seq"] != 1 or not own:
-                return f"signer {signer} was never admitted before this entry"
-            public_key = b64url_decode(own[0]["public_key"])  # the genesis self-admission
         try:
-            verify_signature(envelope["document"], envelope["signature"], public_key)
+            parsed = parse_envelope(canonical_json(entry["envelope"]), max_bytes=1 << 30)
+            command = authenticate_signer(
+                parsed, self.state.participants, allow_genesis=entry["seq"] == 1
+            )
         except DomainError as exc:
-            return f"document signature does not verify: {exc.detail}"
+            return f"the signed document does not authenticate: {exc.detail}"
+        if command.participant_id != entry.get("participant_id") and not command.genesis:
+            return f"entry names participant {entry.get('participant_id')}, " \
+                f"the signer is {command.participant_id}"
+        self._adopt_notice_period(entry)
+        try:
+            events = apply(self.state, command, parse_utc(entry["time"]))
+        except DomainError as exc:
+            return f"replay refuses the command: {exc.detail}"
+        if canonical_json(events) != canonical_json(entry.get("events")):
+            return "replayed events differ from the logged events"
         return None
+
+    def _adopt_notice_period(self, entry: dict[str, Any]) -> None:
+        # The notice period is a platform setting, not history; the log records its
+        # effect (notice_ends_at), which is where a replay learns it.
+        for event in entry.get("events") or []:
+            if event.get("type") == "registration.notice_opened":
+                self.state.notice_period = parse_utc(event["notice_ends_at"]) - parse_utc(
+                    event["notice_opened_at"]
+                )
 
 
 def parse_lines(lines: Iterable[str | bytes]) -> Iterator[LoggedEntry | ChainFault]:
@@ -88,7 +101,7 @@ def verify_export(
 ) -> Report:
     """Verify a whole export from seq 1; `expected_size` catches a truncated export."""
     report = Report()
-    keys = _KeyDirectory()
+    replay = _Replay()
     by_seq: dict[int, LoggedEntry] = {}
 
     def entries() -> Iterator[LoggedEntry]:
@@ -104,11 +117,10 @@ def verify_export(
             report.fault = outcome
             break
         logged = by_seq.pop(outcome)
-        problem = keys.check(logged.entry)
+        problem = replay.check(logged.entry)
         if problem is not None:
             report.fault = ChainFault(outcome, problem)
             break
-        keys.learn(logged.entry.get("events") or [])
         report.verified += 1
         report.last_seq = outcome
         report.head_hash = logged.entry_hash

@@ -7,47 +7,31 @@ import json
 from dataex.core.audit import GENESIS_PREV_HASH, build_entry, entry_hash
 from dataex.core.canonical import canonical_json
 from dataex.verifier import verify_export
-from tests.factories import ADMIT, ROTATE, Actor
+from dataex.core.envelope import authenticate_signer, parse_envelope
+from dataex.core.state import PlatformState, apply
+from dataex.core.timefmt import parse_utc
+from tests.factories import ADMIT, ROTATE, Actor, encode
+
+
+TIME = "2026-11-27T12:00:00.000000Z"
 
 
 def _export(n_extra: int = 3) -> list[str]:
+    """A real little log: commands authenticated and applied by core, as the sequencer does."""
+    state = PlatformState()
     operator = Actor.new("op")
     envelopes = [operator.sign(ADMIT, operator.admission(["operator"]))]
-    events = [
-        [
-            {
-                "type": "participant.admitted",
-                "participant_id": "P000001",
-                "key_id": operator.key_id,
-                "public_key": operator.public_key,
-            }
-        ]
-    ]
-    for i in range(n_extra):
-        actor = Actor.new(f"a{i}")
-        envelopes.append(operator.sign(ADMIT, actor.admission(["trader"])))
-        events.append(
-            [
-                {
-                    "type": "participant.admitted",
-                    "participant_id": f"P{i + 2:06d}",
-                    "key_id": actor.key_id,
-                    "public_key": actor.public_key,
-                }
-            ]
-        )
+    envelopes += [operator.sign(ADMIT, Actor.new(f"a{i}").admission(["trader"]))
+                  for i in range(n_extra)]
     lines, prev = [], GENESIS_PREV_HASH
-    for seq, (env, ev) in enumerate(zip(envelopes, events, strict=True), start=1):
-        entry, _, digest = build_entry(
-            seq=seq,
-            time="2026-11-27T12:00:00.000000Z",
-            kind=ADMIT,
-            signer=env["document"]["signer"],
-            participant_id="P000001",
-            envelope=env,
-            events=ev,
-            prev_hash=prev,
-        )
+    for seq, env in enumerate(envelopes, start=1):
+        parsed = parse_envelope(encode(env), 65536)
+        command = authenticate_signer(parsed, state.participants, allow_genesis=seq == 1)
+        events = apply(state, command, parse_utc(TIME))
+        entry, _, digest = build_entry(seq=seq, time=TIME, kind=ADMIT,
+                                       signer=env["document"]["signer"],
+                                       participant_id=command.participant_id,
+                                       envelope=env, events=events, prev_hash=prev)
         lines.append(json.dumps({"seq": seq, "entry_hash": digest, "entry": entry}))
         prev = digest
     return lines
@@ -119,4 +103,21 @@ def test_a_signer_never_admitted_is_caught() -> None:
     lines[3] = json.dumps(obj)
     report = verify_export(lines)
     assert report.fault is not None and report.fault.seq == 4
-    assert "never admitted" in report.fault.reason
+    assert "not an admitted key" in report.fault.reason
+
+
+def test_a_forged_outcome_is_caught_by_replay() -> None:
+    """Signed documents intact, chain intact, but the logged events lie."""
+    lines = _export()
+    obj = json.loads(lines[2])
+    obj["entry"]["events"][0]["roles"] = ["operator", "trader"]
+    obj["entry_hash"] = entry_hash(canonical_json(obj["entry"]))
+    lines[2] = json.dumps(obj)
+    for later in range(3, len(lines)):  # re-chain everything after it, as a forger would
+        nxt = json.loads(lines[later])
+        nxt["entry"]["prev_hash"] = json.loads(lines[later - 1])["entry_hash"]
+        nxt["entry_hash"] = entry_hash(canonical_json(nxt["entry"]))
+        lines[later] = json.dumps(nxt)
+    report = verify_export(lines)
+    assert report.fault is not None and report.fault.seq == 3
+    assert "replayed events differ" in report.fault.reason
