@@ -6,12 +6,11 @@ import json
 
 from dataex.core.audit import GENESIS_PREV_HASH, build_entry, entry_hash
 from dataex.core.canonical import canonical_json
-from dataex.verifier import verify_export
 from dataex.core.envelope import authenticate_signer, parse_envelope
 from dataex.core.state import PlatformState, apply
 from dataex.core.timefmt import parse_utc
+from dataex.verifier import verify_export
 from tests.factories import ADMIT, ROTATE, Actor, encode
-
 
 TIME = "2026-11-27T12:00:00.000000Z"
 
