@@ -9,6 +9,7 @@ cannot see each other's rows and the insert-only log needs no cleaning.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -81,9 +82,9 @@ async def template_database(server_url: str) -> AsyncIterator[str]:
         await admin.close()
 
 
-@pytest.fixture
-async def fresh_database(server_url: str, template_database: str) -> AsyncIterator[str]:
-    """A new, migrated, empty database for one test; dropped afterwards."""
+@contextlib.asynccontextmanager
+async def cloned_database(server_url: str, template_database: str) -> AsyncIterator[str]:
+    """A new, migrated, empty database cloned from the template; dropped afterwards."""
     name = f"dataex_t_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(**_asyncpg_args(server_url))
     try:
@@ -92,6 +93,13 @@ async def fresh_database(server_url: str, template_database: str) -> AsyncIterat
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture
+async def fresh_database(server_url: str, template_database: str) -> AsyncIterator[str]:
+    """A new, migrated, empty database for one test; dropped afterwards."""
+    async with cloned_database(server_url, template_database) as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,8 +14,11 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from dataex.core.certificate_signing import sign_certificate
 from dataex.core.signing import key_id, public_key_bytes, sign_document
 from dataex.core.timefmt import format_utc
+
+DECIDE_CONTRACT = "dataex.registry.decide.v1"
 
 
 def new_nonce() -> str:
@@ -39,6 +42,31 @@ def build_document(
         "body": body,
     }
     return sign_document(document, key)
+
+
+def build_registering_decision(
+    registration_id: str,
+    certificate_documents: list[dict[str, Any]],
+    key: Ed25519PrivateKey,
+    issued_at: datetime,
+    *,
+    nonce: str | None = None,
+) -> dict[str, Any]:
+    """A registrar's `register` decision, signing each certificate document it will produce.
+
+    `certificate_documents` come from the certificate preview for this
+    `issued_at` (contracts/SPEC.md section 9); the decision must carry the same
+    issued_at and be signed by the same key, or the server refuses it.
+    """
+    body = {
+        "registration_id": registration_id,
+        "outcome": "register",
+        "certificate_signatures": [
+            {"number": d["number"], "signature": sign_certificate(d, key)}
+            for d in certificate_documents
+        ],
+    }
+    return build_document(DECIDE_CONTRACT, body, key, nonce=nonce, issued_at=issued_at)
 
 
 class ProblemError(Exception):

@@ -18,6 +18,7 @@ from dataex.api.documents import DocumentsController
 from dataex.api.health import HealthController
 from dataex.api.participants import ParticipantsController
 from dataex.api.problems import EXCEPTION_HANDLERS
+from dataex.api.registry import RegistryController
 from dataex.settings import Settings
 from dataex.store.runtime import Runtime, open_runtime
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             DocumentsController,
             AuditController,
             ParticipantsController,
+            RegistryController,
             ContractsController,
             ProblemsController,
         ],

@@ -42,14 +42,15 @@ def problem(
     detail: str,
     **extra: Any,
 ) -> Response[dict[str, Any]]:
-    body: dict[str, Any] = {
+    standard = {
         "type": f"/problems/{slug}",
         "title": title,
         "status": status,
         "detail": detail,
         "instance": request.url.path,
     }
-    body.update(extra)
+    # RFC 9457's own members always win: an extension member may never redefine them.
+    body: dict[str, Any] = {**extra, **standard}
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 

@@ -38,6 +38,8 @@ from dataex.core.registry_errors import (
 from dataex.core.timefmt import format_utc, parse_utc
 
 CERTIFICATE_DOCUMENT_TYPE = "dataex.certificate.v1"
+# As read at a moment (status_at); a document only ever says valid, encumbered or cancelled.
+CERTIFICATE_STATUSES: tuple[str, ...] = ("valid", "encumbered", "expired", "cancelled")
 
 # Which certificate statuses each kind may act on (read at the time of the action).
 FITTING_STATUSES: dict[str, frozenset[str]] = {
@@ -172,7 +174,7 @@ def check_fits(cert: Certificate, applicant: str, application: Application, now:
         raise CertificateStateMismatch(
             f"a {kind} does not fit certificate {cert.number}, which is {status}",
             certificate=cert.number,
-            status=status,
+            certificate_status=status,
         )
     rights = getattr(application, "rights", None)
     if rights is not None and not set(rights) <= set(cert.rights):

@@ -18,6 +18,12 @@ from dataex.core.registry_contracts import Application, Asset, kind_of
 from dataex.core.timefmt import format_utc, parse_utc
 
 OPEN_STATUSES = frozenset({"awaiting_acceptance", "submitted", "under_review", "public_notice"})
+REGISTRATION_STATUSES: tuple[str, ...] = (
+    *sorted(OPEN_STATUSES),
+    "registered",
+    "rejected",
+    "withdrawn",
+)
 
 
 @dataclass
