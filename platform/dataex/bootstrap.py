@@ -17,6 +17,7 @@ from dataex.core.envelope import ADMIT_CONTRACT, parse_envelope
 from dataex.keyfiles import describe, load_key, new_key
 from dataex.settings import Settings
 from dataex.store.runtime import Runtime
+from dataex.store.sequencer import Receipt
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,11 @@ async def ensure_genesis(runtime: Runtime, paths: KeyPaths) -> bool:
     return True
 
 
-async def submit_local(runtime: Runtime, envelope: dict[str, object]) -> None:
+async def submit_local(runtime: Runtime, envelope: dict[str, object]) -> Receipt:
     """Submit a signed envelope through the same checks as HTTP, without HTTP."""
     parsed = parse_envelope(msgspec.json.encode(envelope), runtime.settings.max_body_bytes)
     command = runtime.sequencer.authenticate(parsed, max_skew=runtime.settings.max_clock_skew)
-    await runtime.sequencer.submit(command)
+    return await runtime.sequencer.submit(command)
 
 
 def operator_admitted(runtime: Runtime, paths: KeyPaths) -> bool:

@@ -3,6 +3,7 @@ nothing, and the read API answers from the committed tables."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -418,3 +419,59 @@ async def test_a_problems_extra_members_never_replace_its_own(api, world: World)
     assert problem["status"] == 409 and problem["type"] == "/problems/certificate-state"
     assert problem["certificate"] == world.certificate
     assert problem["certificate_status"] == "valid"
+
+
+class _Recorded:
+    """The server's real answers for one certificate, replayed to the checker (editable)."""
+
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+
+    def get(self, path: str, **params: Any) -> Any:
+        return copy.deepcopy(self.answers[path])
+
+
+async def _recorded(api: Any, number: str) -> _Recorded:
+    claim = (await api.get(f"/v1/registry/certificates/{number}/verify")).json()
+    paths = [f"/v1/registry/certificates/{number}/verify",
+             f"/v1/participants/{claim['registrar']}", f"/v1/audit/entries/{claim['seq']}"]
+    return _Recorded({p: (await api.get(p)).json() for p in paths})
+
+
+def _tamper(recorded: _Recorded, number: str, what: str) -> None:
+    claim = recorded.answers[f"/v1/registry/certificates/{number}/verify"]
+    entry = recorded.answers[f"/v1/audit/entries/{claim['seq']}"]
+    if what == "holder":
+        claim["document"]["holder"] = "P000999"
+    elif what == "key":
+        other = Actor.new("impostor")
+        participant = recorded.answers[f"/v1/participants/{claim['registrar']}"]
+        participant["keys"][0]["public_key"] = other.public_key
+    elif what == "entry":
+        entry["entry"]["time"] = "2020-01-01T00:00:00.000000Z"
+    elif what == "event":
+        for event in entry["entry"]["events"]:
+            event.pop("signature", None)
+        from dataex.core.audit import entry_hash
+        from dataex.core.canonical import canonical_json
+
+        entry["entry_hash"] = entry_hash(canonical_json(entry["entry"]))
+
+
+@pytest.mark.parametrize("what, failing", [
+    ("holder", "the registrar's signature verifies over the document"),
+    ("key", "the registrar key is the registrar's and its id is its hash"),
+    ("entry", "the log entry hashes to its entry_hash"),
+    ("event", "the entry's event holds exactly this document and signature"),
+])
+async def test_certificate_verify_catches_what_was_changed(  # type: ignore[no-untyped-def]
+    api, world: World, what: str, failing: str
+) -> None:
+    from dataex.certificate_check import check_certificate
+
+    genuine = await _recorded(api, world.certificate)
+    report = check_certificate(genuine, world.certificate)  # type: ignore[arg-type]
+    assert report.ok and len(report.checks) == 7
+    _tamper(genuine, world.certificate, what)
+    report = check_certificate(genuine, world.certificate)  # type: ignore[arg-type]
+    assert not report.ok and report.first_failure == failing

@@ -15,11 +15,26 @@ from tests.e2e.conftest import Server, free_port
 pytestmark = pytest.mark.e2e
 
 
+def _log_size(server: Server) -> int:
+    return int(httpx.get(f"{server.url}/v1/audit/entries", params={"limit": 1}).json()["size"])
+
+
 def test_serve_demo_admit_verify_restart_and_catch_an_edit(server: Server, tmp_path: Path) -> None:
     server.start("--demo")
     participants = httpx.get(f"{server.url}/v1/participants").json()["participants"]
     assert participants[0]["roles"] == ["operator"]
     assert len(participants) == 6  # operator + the demo participants
+
+    # The demo registry: one asset at each stage, the registered one with a certificate.
+    registry = f"{server.url}/v1/registry"
+    stages = sorted(r["status"] for r in httpx.get(f"{registry}/registrations").json()[
+        "registrations"])
+    assert stages == ["public_notice", "registered", "submitted", "under_review"]
+    (board,) = httpx.get(f"{registry}/notice-board").json()["registrations"]
+    (certificate,) = httpx.get(f"{registry}/certificates").json()["certificates"]
+    assert certificate["status"] == "valid" and board["kind"] == "initial"
+    assert server.cli("certificate", "verify", certificate["number"]).returncode == 0
+    size = _log_size(server)  # genesis, 5 admissions, 10 registry documents
 
     # A newcomer: make a key, have the operator admit it, and sign as it.
     key = tmp_path / "carol.pem"
@@ -29,7 +44,7 @@ def test_serve_demo_admit_verify_restart_and_catch_an_edit(server: Server, tmp_p
     operator_key = str(server.data_dir / "keys" / "operator.pem")
     receipt = server.cli_json("submit", "--contract", "dataex.participant.admit.v1",
                               "--key", operator_key, body)
-    assert receipt["seq"] == 7 and receipt["events"][0]["participant_id"] == "P000007"
+    assert receipt["seq"] == size + 1 and receipt["events"][0]["participant_id"] == "P000007"
 
     # A refusal is a clear message and exit code 2, and changes nothing.
     refused = server.cli("submit", "--contract", "dataex.participant.admit.v1", "--key", str(key),
@@ -37,19 +52,19 @@ def test_serve_demo_admit_verify_restart_and_catch_an_edit(server: Server, tmp_p
     assert refused.returncode == 2 and "role-not-allowed" in refused.stdout
 
     ok = server.cli("audit", "verify")
-    assert "ok: 7 entries verified" in ok.stdout
+    assert f"ok: {size + 1} entries verified" in ok.stdout
 
-    # Restart: everything is still there and still verifies.
+    # Restart: everything is still there and still verifies (and nothing is seeded twice).
     server.stop()
-    server.start()
-    assert httpx.get(f"{server.url}/v1/audit/entries", params={"limit": 1}).json()["size"] == 7
-    assert "ok: 7 entries verified" in server.cli("audit", "verify").stdout
+    server.start("--demo")
+    assert _log_size(server) == size + 1
+    assert f"ok: {size + 1} entries verified" in server.cli("audit", "verify").stdout
 
     # An export edited by hand is caught, and the edited entry is named.
     export = tmp_path / "log.jsonl"
     server.cli("audit", "export", "--out", str(export))
     lines = export.read_text().splitlines()
-    assert len(lines) == 7
+    assert len(lines) == size + 1
     assert server.cli("audit", "verify", "--file", str(export)).returncode == 0
     edited = json.loads(lines[3])
     edited["entry"]["envelope"]["document"]["body"]["display_name"] = "Mallory"
