@@ -82,8 +82,12 @@ async def register(runtime: Runtime, applicant: Actor, application: dict[str, An
 
 
 def decision(runtime: Runtime, registrar: Actor, rid: str) -> dict[str, Any]:
-    """A signed `register` decision for rid, as a registrar's client builds it."""
-    issued_at = now()
+    """A signed `register` decision for rid, as a registrar's client builds it.
+
+    Dated by the sequencer's clock (a registrar's clock agrees with the server's
+    within the skew); a decision dated before the notice ends is refused.
+    """
+    issued_at = runtime.sequencer.clock()
     documents = runtime.sequencer.state.registry.preview_decision(
         str(registrar.participant_id), rid, runtime.sequencer.clock(), issued_at
     )

@@ -360,7 +360,7 @@ async def test_the_preview_is_what_a_registrar_signs(api, world: World) -> None:
     rt, w = world.runtime, world
     rid = await register(rt, w.alice, initial())
     await review(rt, w.registrar, rid)
-    issued_at = "2026-11-27T12:00:00.5Z"
+    issued_at = "2099-11-27T12:00:00.5Z"  # any time after the notice ended
 
     async def preview(**params: Any) -> Any:
         return await api.get(f"/v1/registry/registrations/{rid}/certificate-preview",
@@ -369,7 +369,8 @@ async def test_the_preview_is_what_a_registrar_signs(api, world: World) -> None:
 
     answer = (await preview()).json()
     (item,) = answer["certificates"]
-    assert item["document"]["issued_at"] == "2026-11-27T12:00:00.500000Z"
+    assert item["document"]["issued_at"] == "2099-11-27T12:00:00.500000Z"
+    assert item["number"] == f"DX-2099-{rid[1:]}"
     assert item["document"]["registrar"] == w.registrar.participant_id
     assert (await preview()).json() == answer  # deterministic; nothing changed
     for params, status, slug in [

@@ -1216,6 +1216,27 @@ def test_the_preview_is_exactly_what_the_decision_issues_at_its_issued_at() -> N
     assert cert.signature == body.certificate_signatures[0].signature
 
 
+def test_a_certificate_cannot_be_dated_before_its_notice_ends() -> None:
+    desk = Desk(notice=DAY)
+    rid = desk.submit(OWNER, initial())
+    desk.review(rid)
+    desk.now = NOW + DAY + timedelta(seconds=1)  # the notice has ended by the log's clock
+    early = NOW + DAY - timedelta(seconds=1)  # but the decision is dated just before
+    with pytest.raises(NoticeRunning, match="dated"):
+        desk.registry.preview_decision(REGISTRAR, rid, desk.now, early)
+    documents = desk.registry.preview_decision(REGISTRAR, rid, desk.now, NOW + DAY)
+    body = msgspec.convert(
+        {"registration_id": rid, "outcome": "register",
+         "certificate_signatures": signatures(documents, REGISTRAR)},
+        DecideRegistration,
+    )
+    refused(desk, NoticeRunning, lambda: desk.registry.decide(
+        REGISTRAR, body, desk.now, desk.notice, decided_at=early,
+        registrar_key=registrar_key(REGISTRAR)))
+    desk.registry.decide(REGISTRAR, body, desk.now, desk.notice, decided_at=NOW + DAY,
+                         registrar_key=registrar_key(REGISTRAR))
+
+
 def test_the_preview_refuses_what_the_decision_would(desk: Desk) -> None:
     desk.notice = WEEK
     rid = desk.submit(OWNER, initial())

@@ -494,6 +494,13 @@ class Registry:
         self, reg: Registration, registrar: str, now: datetime, decided_at: datetime
     ) -> list[Certificate]:
         """Check the certificate again (it may have changed since filing) and plan revisions."""
+        if reg.notice_ends_at is not None and decided_at < reg.notice_ends_at:
+            # `now` passed the notice's end, but the decision is dated (within the clock
+            # skew) before it: its certificates would predate the end of the notice.
+            raise NoticeRunning(
+                f"the decision is dated {format_utc(decided_at)}, before the notice of "
+                f"{reg.registration_id} ends at {format_utc(reg.notice_ends_at)}"
+            )
         if not isinstance(reg.application, InitialApplication):
             check_fits(
                 self.certificates.get(reg.application.certificate_number),
