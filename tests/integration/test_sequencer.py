@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from dataex.core import errors
 from dataex.core.state import snapshot
-from dataex.store import projection
+from dataex.store.batch_writes import BatchWrites
 from dataex.store.runtime import open_runtime
 from dataex.store.sequencer import SequencerLocked, Unavailable
 from dataex.store.tables import audit_entries, participants
@@ -69,16 +69,19 @@ async def test_concurrent_submissions_are_batched_and_all_committed(runtime) -> 
 async def test_a_failed_commit_answers_503_and_rebuilds_state(runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     operator = await with_operator(runtime)
     before = copy.deepcopy(snapshot(runtime.sequencer.state))
+    flush = BatchWrites.flush
 
-    async def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise RuntimeError("disk on fire")
+    async def written_then_broken(self, conn):  # type: ignore[no-untyped-def]
+        await flush(self, conn)  # the rows reach the database inside the transaction...
+        raise RuntimeError("disk on fire")  # ...which then fails before the commit
 
-    monkeypatch.setattr("dataex.store.sequencer.project", broken)
+    monkeypatch.setattr(BatchWrites, "flush", written_then_broken)
     with pytest.raises(Unavailable):
         await submit(runtime, operator.sign(ADMIT, Actor.new("lost").admission(["trader"])))
     assert snapshot(runtime.sequencer.state) == before  # nothing half-applied
     assert await _count(runtime) == 1 and runtime.sequencer.head.seq == 1
-    monkeypatch.setattr("dataex.store.sequencer.project", projection.project)
+    assert await _count(runtime, participants) == 1  # the written rows were rolled back
+    monkeypatch.setattr(BatchWrites, "flush", flush)
     receipt = await submit(runtime, operator.sign(ADMIT, Actor.new("ok").admission(["trader"])))
     assert receipt.seq == 2 and receipt.events[0]["participant_id"] == "P000002"
 

@@ -8,71 +8,60 @@ indexes it, and upserts the registry's records once per batch).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from dataex.core.encoding import b64url_decode
+from dataex.store.batch_writes import BatchWrites
 from dataex.store.registry_projection import index_event, is_registry_event
 from dataex.store.tables import participant_keys, participants
 
 Event = dict[str, Any]
-Writer = Callable[[AsyncConnection, Event, int], Awaitable[None]]
+Writer = Callable[[BatchWrites, Event, int], None]
 
 
-async def _admitted(conn: AsyncConnection, e: Event, seq: int) -> None:
-    await conn.execute(
-        insert(participants).values(
-            participant_id=e["participant_id"],
-            display_name=e["display_name"],
-            legal_id=e["legal_id"],
-            roles=e["roles"],
-            status="active",
-            active_key_id=e["key_id"],
-            admitted_seq=seq,
-        )
+def _admitted(w: BatchWrites, e: Event, seq: int) -> None:
+    w.insert(
+        participants,
+        {
+            "participant_id": e["participant_id"],
+            "display_name": e["display_name"],
+            "legal_id": e["legal_id"],
+            "roles": e["roles"],
+            "status": "active",
+            "active_key_id": e["key_id"],
+            "admitted_seq": seq,
+        },
     )
-    await conn.execute(
-        insert(participant_keys).values(
-            key_id=e["key_id"],
-            participant_id=e["participant_id"],
-            public_key=b64url_decode(e["public_key"]),
-            status="active",
-            added_seq=seq,
-        )
-    )
-
-
-async def _rotated(conn: AsyncConnection, e: Event, seq: int) -> None:
-    await conn.execute(
-        update(participant_keys)
-        .where(participant_keys.c.key_id == e["old_key_id"])
-        .values(status="rotated")
-    )
-    await conn.execute(
-        insert(participant_keys).values(
-            key_id=e["new_key_id"],
-            participant_id=e["participant_id"],
-            public_key=b64url_decode(e["new_public_key"]),
-            status="active",
-            added_seq=seq,
-        )
-    )
-    await conn.execute(
-        update(participants)
-        .where(participants.c.participant_id == e["participant_id"])
-        .values(active_key_id=e["new_key_id"])
+    w.insert(
+        participant_keys,
+        {
+            "key_id": e["key_id"],
+            "participant_id": e["participant_id"],
+            "public_key": b64url_decode(e["public_key"]),
+            "status": "active",
+            "added_seq": seq,
+        },
     )
 
 
-async def _revoked(conn: AsyncConnection, e: Event, seq: int) -> None:
-    await conn.execute(
-        update(participant_keys)
-        .where(participant_keys.c.key_id == e["key_id"])
-        .values(status="revoked")
+def _rotated(w: BatchWrites, e: Event, seq: int) -> None:
+    w.insert(
+        participant_keys,
+        {
+            "key_id": e["new_key_id"],
+            "participant_id": e["participant_id"],
+            "public_key": b64url_decode(e["new_public_key"]),
+            "status": "active",
+            "added_seq": seq,
+        },
     )
+    w.update(participant_keys, "key_id", e["old_key_id"], status="rotated")
+    w.update(participants, "participant_id", e["participant_id"], active_key_id=e["new_key_id"])
+
+
+def _revoked(w: BatchWrites, e: Event, seq: int) -> None:
+    w.update(participant_keys, "key_id", e["key_id"], status="revoked")
 
 
 WRITERS: dict[str, Writer] = {
@@ -82,9 +71,10 @@ WRITERS: dict[str, Writer] = {
 }
 
 
-async def project(conn: AsyncConnection, events: list[Event], seq: int) -> None:
+def project(writes: BatchWrites, events: list[Event], seq: int) -> None:
+    """Queue the rows one command's events change; BatchWrites sends them per batch."""
     for position, event in enumerate(events):
         if is_registry_event(event):
-            await index_event(conn, event, seq, position)
+            index_event(writes, event, seq, position)
         else:
-            await WRITERS[str(event["type"])](conn, event, seq)
+            WRITERS[str(event["type"])](writes, event, seq)

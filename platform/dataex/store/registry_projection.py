@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dataex.core.registry import Registry
 from dataex.core.registry_certificates import Certificate, certificate_record
 from dataex.core.registry_contracts import Asset
+from dataex.store.batch_writes import BatchWrites
 from dataex.store.tables import certificates, registrations, registry_events
 
 Event = dict[str, Any]
@@ -37,16 +38,17 @@ def is_registry_event(event: Event) -> bool:
     return str(event["type"]).startswith(REGISTRY_EVENT_FAMILIES)
 
 
-async def index_event(conn: AsyncConnection, event: Event, seq: int, position: int) -> None:
-    await conn.execute(
-        insert(registry_events).values(
-            seq=seq,
-            position=position,
-            type=event["type"],
-            registration_id=event.get("registration_id"),
-            certificate_number=event.get("certificate_number"),
-            event=event,
-        )
+def index_event(writes: BatchWrites, event: Event, seq: int, position: int) -> None:
+    writes.insert(
+        registry_events,
+        {
+            "seq": seq,
+            "position": position,
+            "type": event["type"],
+            "registration_id": event.get("registration_id"),
+            "certificate_number": event.get("certificate_number"),
+            "event": event,
+        },
     )
 
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import insert, select, text, tuple_
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dataex.core.audit import build_entry
@@ -33,6 +33,7 @@ from dataex.core.envelope import Command, ParsedEnvelope, authenticate, recheck_
 from dataex.core.errors import Conflict, DomainError, NonceReused
 from dataex.core.state import PlatformState, apply
 from dataex.core.timefmt import format_utc
+from dataex.store.batch_writes import BatchWrites
 from dataex.store.loader import ChainHead, load_chain_head, load_state
 from dataex.store.projection import project
 from dataex.store.registry_projection import write_registry_views
@@ -261,10 +262,12 @@ class Sequencer:
                 (pending, Receipt(seq, time, parsed.contract.name, digest, events))
             )
         if work.rows:
+            writes = BatchWrites()
+            writes.insert_many(audit_entries, work.rows)
+            for events, event_seq in work.events:
+                project(writes, events, event_seq)
             async with self.engine.begin() as conn:
-                await conn.execute(insert(audit_entries), work.rows)
-                for events, event_seq in work.events:
-                    await project(conn, events, event_seq)
+                await writes.flush(conn)
                 await write_registry_views(conn, self.state.registry, work.events)
             self.head = ChainHead(seq, prev_hash)
         self._answer(work)
