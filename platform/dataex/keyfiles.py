@@ -25,7 +25,8 @@ class KeyFileError(Exception):
 def save_key(path: Path, key: Ed25519PrivateKey, *, overwrite: bool = False) -> None:
     if path.exists() and not overwrite:
         raise KeyFileError(f"{path} exists; refusing to overwrite a key")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)  # a new key folder is private too
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")
     try:
