@@ -12,6 +12,7 @@ from dataex.cli.contracts import rendered_schemas
 from dataex.core.contracts import CONTRACTS, ENVELOPE_TYPES
 from dataex.paths import contracts_dir
 from tests.factories import ADMIT, REVOKE, ROTATE, Actor
+from tests.unit.test_market import MARKET_SAMPLE_BODIES
 from tests.unit.test_registry import SAMPLE_BODIES
 
 SCHEMAS = contracts_dir() / "schemas"
@@ -25,11 +26,13 @@ def test_committed_schemas_are_exactly_the_generated_ones() -> None:
 def _valid_samples() -> dict[str, dict]:  # type: ignore[type-arg]
     op, other = Actor.new("op"), Actor.new("other")
     registry = {name: op.sign(name, body) for name, body in SAMPLE_BODIES.items()}
+    market = {name: op.sign(name, body) for name, body in MARKET_SAMPLE_BODIES.items()}
     return {
         ADMIT: op.sign(ADMIT, other.admission(["trader", "issuer"])),
         ROTATE: op.sign(ROTATE, {"new_public_key": other.public_key}),
         REVOKE: op.sign(REVOKE, {"key_id": other.key_id, "reason": "compromised"}),
         **registry,
+        **market,
     }
 
 

@@ -26,6 +26,7 @@ from dataex.core.contract_base import (
     Signature,
     Timestamp,
 )
+from dataex.core.market_contracts import MARKET_CONTRACTS
 from dataex.core.registry_contracts import REGISTRY_CONTRACTS
 
 __all__ = [
@@ -89,6 +90,7 @@ CONTRACTS: dict[str, Contract] = {
             "The operator revokes a participant's key.",
         ),
         *REGISTRY_CONTRACTS,
+        *MARKET_CONTRACTS,
     )
 }
 

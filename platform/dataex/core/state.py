@@ -16,6 +16,8 @@ from typing import Any
 
 from dataex.core.certificate_signing import RegistrarKey
 from dataex.core.envelope import Command
+from dataex.core.market import Market, apply_market
+from dataex.core.market_contracts import MARKET_CONTRACTS
 from dataex.core.participants import Event, Participants
 from dataex.core.registry import Registry, apply_registry
 from dataex.core.registry_contracts import REGISTRY_CONTRACTS
@@ -26,6 +28,8 @@ from dataex.core.timefmt import parse_utc
 class PlatformState:
     participants: Participants = field(default_factory=Participants)
     registry: Registry = field(default_factory=Registry)
+    # The market's default fees are settings too; the store sets them on state.market.
+    market: Market = field(default_factory=Market)
     # A setting (DATAEX_NOTICE_PERIOD_SECONDS), not history: the store sets it at start.
     notice_period: timedelta = timedelta(days=7)
 
@@ -61,11 +65,27 @@ def _registry(state: PlatformState, command: Command, now: datetime) -> list[Eve
     )
 
 
+def _market(state: PlatformState, command: Command, now: datetime) -> list[Event]:
+    assert command.participant_id is not None
+    participant = state.participants.by_id[command.participant_id]
+    return apply_market(
+        state.market,
+        command.contract_name,
+        command.participant_id,
+        participant.roles,
+        command.parsed.body,
+        now,
+        state.registry,
+        admitted=state.participants.by_id,
+    )
+
+
 HANDLERS: dict[str, Handler] = {
     "dataex.participant.admit.v1": _admit,
     "dataex.key.rotate.v1": _rotate,
     "dataex.key.revoke.v1": _revoke,
     **{contract.name: _registry for contract in REGISTRY_CONTRACTS},
+    **{contract.name: _market for contract in MARKET_CONTRACTS},
 }
 
 
@@ -93,4 +113,5 @@ def snapshot(state: PlatformState) -> dict[str, Any]:
             for kid, k in sorted(p.keys.items())
         },
         "registry": state.registry.snapshot(),
+        "market": state.market.snapshot(),
     }

@@ -14,21 +14,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import groupby
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dataex.core.audit import GENESIS_PREV_HASH
+from dataex.core.market import Market
 from dataex.core.participants import KeyRecord, Participant, Participants
 from dataex.core.registry import Registry
 from dataex.core.state import PlatformState
+from dataex.store.ledger_check import order_view_of_row
 from dataex.store.tables import (
     audit_entries,
     certificates,
+    ledger_postings,
+    licences,
+    orders,
     participant_keys,
     participants,
+    products,
     registrations,
+    trades,
 )
+
+
+@dataclass(frozen=True)
+class MarketSettings:
+    """Settings of the market, not history (DATAEX_MAKER_FEE_BPS, DATAEX_TAKER_FEE_BPS)."""
+
+    default_maker_fee_bps: int = 5
+    default_taker_fee_bps: int = 10
 
 
 @dataclass
@@ -37,7 +54,12 @@ class ChainHead:
     entry_hash: str
 
 
-async def load_state(conn: AsyncConnection, *, notice_period: timedelta) -> PlatformState:
+async def load_state(
+    conn: AsyncConnection,
+    *,
+    notice_period: timedelta,
+    market_settings: MarketSettings | None = None,
+) -> PlatformState:
     state = PlatformState(notice_period=notice_period)
     people = state.participants = Participants()
     for row in (await conn.execute(select(participants))).mappings():
@@ -61,7 +83,67 @@ async def load_state(conn: AsyncConnection, *, notice_period: timedelta) -> Plat
         [r.record for r in await conn.execute(select(registrations.c.record))],
         [r.record for r in await conn.execute(select(certificates.c.record))],
     )
+    state.market = await load_market(conn, market_settings or MarketSettings())
     return state
+
+
+async def load_market(conn: AsyncConnection, settings: MarketSettings) -> Market:
+    """The market from its tables: products, every movement's postings, open orders.
+
+    Balances and holds are the sum of every posting ever written (each movement
+    re-checked by the ledger as it is applied); books are the open orders put
+    back in time priority. The id counters are the highest ids written: every
+    accepted order, trade and licence has a row.
+    """
+    rows = await conn.execute(
+        select(
+            ledger_postings.c.seq,
+            ledger_postings.c.movement,
+            ledger_postings.c.account,
+            ledger_postings.c.asset,
+            ledger_postings.c.bucket,
+            ledger_postings.c.order_id,
+            ledger_postings.c.amount,
+        ).order_by(ledger_postings.c.seq, ledger_postings.c.movement, ledger_postings.c.position)
+    )
+    movements = [
+        [
+            {
+                "account": r.account,
+                "asset": r.asset,
+                "bucket": r.bucket,
+                "order_id": r.order_id,
+                "amount": r.amount,
+            }
+            for r in group
+        ]
+        for _, group in groupby(rows, key=lambda r: (r.seq, r.movement))
+    ]
+    open_orders = [
+        order_view_of_row(r)
+        for r in (await conn.execute(select(orders).where(orders.c.status == "open"))).mappings()
+    ]
+    return Market.restore(
+        products=[r.view for r in await conn.execute(select(products.c.view))],
+        movements=movements,
+        orders=open_orders,
+        licences=[r.view for r in await conn.execute(select(licences.c.view))],
+        counters={
+            "orders": await _highest(conn, orders.c.order_id),
+            "trades": await _highest(conn, trades.c.trade_id),
+            "licences": await _highest(conn, licences.c.licence_id),
+        },
+        default_maker_fee_bps=settings.default_maker_fee_bps,
+        default_taker_fee_bps=settings.default_taker_fee_bps,
+    )
+
+
+async def _highest(conn: AsyncConnection, column: Any) -> int:
+    """The number of the highest id (O000012 → 12); ids grow past six digits."""
+    value = (
+        await conn.execute(select(func.max(func.substring(column, 2).cast(BigInteger))))
+    ).scalar()
+    return int(value or 0)
 
 
 async def load_chain_head(conn: AsyncConnection) -> ChainHead:

@@ -3,7 +3,8 @@
 The log holds what happened; these tables hold where it left things, so start-up
 reads state instead of replaying history. Each participant event type has one
 writer here; every registry event has the same one (registry_projection.py
-indexes it, and upserts the registry's records once per batch).
+indexes it, and upserts the registry's records once per batch); market events
+are written by market_projection.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from dataex.core.encoding import b64url_decode
 from dataex.store.batch_writes import BatchWrites
+from dataex.store.market_projection import is_market_event
 from dataex.store.registry_projection import index_event, is_registry_event
 from dataex.store.tables import participant_keys, participants
 
@@ -76,5 +78,7 @@ def project(writes: BatchWrites, events: list[Event], seq: int) -> None:
     for position, event in enumerate(events):
         if is_registry_event(event):
             index_event(writes, event, seq, position)
+        elif is_market_event(event):
+            continue  # market_projection.py writes them once per batch
         else:
             WRITERS[str(event["type"])](writes, event, seq)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dataex.settings import Settings
 from dataex.store.database import create_engine
 from dataex.store.embedded import start_embedded
+from dataex.store.loader import MarketSettings
 from dataex.store.migrate import upgrade
 from dataex.store.roles import ensure_app_role
 from dataex.store.sequencer import Sequencer
@@ -56,7 +57,10 @@ async def open_runtime(settings: Settings) -> Runtime:
     url, has_role = await prepare_database(settings)
     engine = create_engine(url, role=settings.app_role if has_role else None)
     sequencer = Sequencer(
-        engine, max_batch=settings.batch_max_commands, notice_period=settings.notice_period
+        engine,
+        max_batch=settings.batch_max_commands,
+        notice_period=settings.notice_period,
+        market_settings=MarketSettings(settings.maker_fee_bps, settings.taker_fee_bps),
     )
     try:
         await sequencer.start()

@@ -34,7 +34,8 @@ from dataex.core.errors import Conflict, DomainError, NonceReused
 from dataex.core.state import PlatformState, apply
 from dataex.core.timefmt import format_utc
 from dataex.store.batch_writes import BatchWrites
-from dataex.store.loader import ChainHead, load_chain_head, load_state
+from dataex.store.loader import ChainHead, MarketSettings, load_chain_head, load_state
+from dataex.store.market_projection import queue_market_writes
 from dataex.store.projection import project
 from dataex.store.registry_projection import write_registry_views
 from dataex.store.tables import audit_entries
@@ -101,11 +102,13 @@ class Sequencer:
         max_batch: int = 512,
         clock: Callable[[], datetime] = _utcnow,
         notice_period: timedelta = timedelta(days=7),
+        market_settings: MarketSettings | None = None,
     ) -> None:
         self.engine = engine
         self.max_batch = max_batch
         self.clock = clock
         self.notice_period = notice_period
+        self.market_settings = market_settings or MarketSettings()
         self.state = PlatformState(notice_period=notice_period)
         self.head = ChainHead(0, "")
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -148,7 +151,9 @@ class Sequencer:
 
     async def _reload(self) -> None:
         async with self.engine.connect() as conn:
-            self.state = await load_state(conn, notice_period=self.notice_period)
+            self.state = await load_state(
+                conn, notice_period=self.notice_period, market_settings=self.market_settings
+            )
             self.head = await load_chain_head(conn)
 
     # -- submission -------------------------------------------------------
@@ -266,6 +271,7 @@ class Sequencer:
             writes.insert_many(audit_entries, work.rows)
             for events, event_seq in work.events:
                 project(writes, events, event_seq)
+            queue_market_writes(writes, self.state.market, work.events, now)
             async with self.engine.begin() as conn:
                 await writes.flush(conn)
                 await write_registry_views(conn, self.state.registry, work.events)

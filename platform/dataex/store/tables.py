@@ -131,5 +131,99 @@ registry_events = Table(
     PrimaryKeyConstraint("seq", "position"),
 )
 
+# The market (migration 0003). Every ledger movement's postings, as its event carries
+# them: balances and holds rebuild from these, and `dataex ledger check` adds them up.
+ledger_postings = Table(
+    "ledger_postings",
+    metadata,
+    Column("seq", BigInteger, nullable=False),
+    Column("movement", SmallInteger, nullable=False,
+           comment="position of the event that carries the movement in its entry"),
+    Column("position", SmallInteger, nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("asset", String(32), nullable=False),
+    Column("bucket", String(10), nullable=False),
+    Column("order_id", String(32), nullable=True, index=True),
+    Column("amount", BigInteger, nullable=False),
+    PrimaryKeyConstraint("seq", "movement", "position"),
+)
+Index("ix_ledger_postings_account", ledger_postings.c.account, ledger_postings.c.asset)
+
+# `view` is core's product_view, which start-up restores from.
+products = Table(
+    "products",
+    metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("issuer", String(32), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("defined_seq", BigInteger, nullable=False),
+    Column("updated_seq", BigInteger, nullable=False),
+    Column("view", JSONB, nullable=False),
+)
+
+# Every accepted order; the open ones are core's order views (start-up restores them).
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", String(32), primary_key=True),
+    Column("owner", String(32), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("order_type", String(10), nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    Column("hold_bps", Integer, nullable=False),
+    Column("fee_credit", BigInteger, nullable=False),
+    Column("stp", String(20), nullable=False),
+    Column("client_order_ref", String(64), nullable=False),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+    Column("placed_seq", BigInteger, nullable=False),
+    Column("status", String(10), nullable=False, comment="open, filled, cancelled or expired"),
+    Column("updated_seq", BigInteger, nullable=False),
+)
+Index("ix_orders_owner", orders.c.owner, orders.c.status, orders.c.placed_seq)
+Index("ix_orders_symbol_status", orders.c.symbol, orders.c.status)
+
+trades = Table(
+    "trades",
+    metadata,
+    Column("trade_id", String(32), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("notional", BigInteger, nullable=False),
+    Column("taker_side", String(4), nullable=False),
+    Column("maker_order_id", String(32), nullable=False),
+    Column("taker_order_id", String(32), nullable=False),
+    Column("buyer", String(32), nullable=False),
+    Column("seller", String(32), nullable=False),
+    Column("buyer_fee", BigInteger, nullable=False),
+    Column("seller_fee", BigInteger, nullable=False),
+)
+Index("ix_trades_symbol_seq", trades.c.symbol, trades.c.seq)
+Index("ix_trades_symbol_time", trades.c.symbol, trades.c.time)
+
+# `view` is core's licence_view (document, its hash, status), which start-up restores from.
+licences = Table(
+    "licences",
+    metadata,
+    Column("licence_id", String(32), primary_key=True),
+    Column("symbol", String(32), nullable=False, index=True),
+    Column("licensee", String(32), nullable=False, index=True),
+    Column("licensor", String(32), nullable=False),
+    Column("certificate_number", String(32), nullable=False),
+    Column("trade_id", String(32), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("document_hash", String(64), nullable=False),
+    Column("granted_seq", BigInteger, nullable=False),
+    Column("updated_seq", BigInteger, nullable=False),
+    Column("view", JSONB, nullable=False),
+)
+
 # Tables the application role may only read and append to.
-LOG_TABLES: tuple[str, ...] = ("audit_entries", "registry_events")
+LOG_TABLES: tuple[str, ...] = ("audit_entries", "registry_events", "ledger_postings", "trades")

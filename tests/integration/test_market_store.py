@@ -1,0 +1,243 @@
+"""The market through the sequencer against a real PostgreSQL: settlement, restart, races."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from dataex.core.errors import DomainError
+from dataex.core.ledger import BANK, CASH, FEES
+from dataex.core.state import snapshot
+from dataex.settings import Settings
+from dataex.store.ledger_check import check_ledger
+from dataex.store.runtime import Runtime, open_runtime
+from dataex.store.tables import ledger_postings, licences, orders, products, trades
+from tests.market_setup import (
+    APPROVE,
+    CANCEL,
+    ISSUE_LICENCES,
+    LIST_LICENCE,
+    REDUCE,
+    TOKEN,
+    Floor,
+    floor,
+    licence_body,
+    order,
+)
+from tests.platform_setup import submit
+from tests.registry_setup import initial, through
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, data_dir=tmp_path / "data",
+                    notice_period_seconds=0)
+
+
+def _cash(runtime: Runtime, who: Any) -> tuple[int, int]:
+    ledger = runtime.sequencer.state.market.ledger
+    pid = who if isinstance(who, str) else who.participant_id
+    return ledger.available(pid, CASH), ledger.held(pid, CASH)
+
+
+def _units(runtime: Runtime, who: Any, symbol: str = TOKEN) -> tuple[int, int]:
+    ledger = runtime.sequencer.state.market.ledger
+    return ledger.available(who.participant_id, symbol), ledger.held(who.participant_id, symbol)
+
+
+async def _sound(runtime: Runtime) -> None:
+    """Every invariant, in memory and on the committed rows."""
+    assert runtime.sequencer.state.market.invariants() == []
+    report = await check_ledger(runtime.engine)
+    assert report.problems == []
+
+
+async def test_crossing_orders_settle_delivery_versus_payment_and_a_cancel_releases(
+    runtime: Runtime,
+) -> None:
+    f = await floor(runtime)
+    await f.token(minted=1000)
+    await f.deposit(f.alice, 1_000_000)
+    await f.deposit(f.bob, 10_000)
+
+    resting = await f.place(f.issuer, TOKEN, "sell", 500, 100)
+    assert [e["type"] for e in resting] == ["order.accepted", "order.rested"]
+    sell_id = resting[0]["order_id"]
+    assert _units(runtime, f.issuer) == (900, 100)
+
+    # alice's limit 505 meets the resting 500: 60 units at the maker's price.
+    # Hold: 505 × 60 + ceil(30 300 × 10 bps) = 30 331; spent: 30 000 + taker fee 30.
+    events = await f.place(f.alice, TOKEN, "buy", 505, 60)
+    assert events[0]["held"] == 30_331
+    trade = next(e for e in events if e["type"] == "trade")
+    assert (trade["price"], trade["quantity"], trade["notional"]) == (500, 60, 30_000)
+    assert (trade["buyer_fee"], trade["seller_fee"]) == (30, 15)
+    assert _cash(runtime, f.alice) == (1_000_000 - 30_030, 0)
+    assert _units(runtime, f.alice) == (60, 0)
+    assert _cash(runtime, f.issuer) == (29_985, 0)
+    assert _units(runtime, f.issuer) == (900, 40)
+    assert _cash(runtime, FEES) == (45, 0)
+
+    # bob's bid rests and holds 499 × 10 + ceil(4.99) = 4 995; cancelling frees all of it.
+    bid = await f.place(f.bob, TOKEN, "buy", 499, 10)
+    assert _cash(runtime, f.bob) == (10_000 - 4_995, 4_995)
+    cancelled = await f.act(f.bob, CANCEL, {"order_id": bid[0]["order_id"]})
+    assert cancelled[0]["type"] == "order.cancelled" and cancelled[0]["released"] == 4_995
+    assert _cash(runtime, f.bob) == (10_000, 0)
+
+    # The committed rows say the same.
+    async with runtime.engine.connect() as conn:
+        rows = {r.order_id: r for r in await conn.execute(select(orders))}
+        (trade_row,) = list(await conn.execute(select(trades)))
+        cash = dict(
+            (r.account, r.total)
+            for r in await conn.execute(text(
+                "SELECT account, sum(amount) AS total FROM ledger_postings "
+                "WHERE asset = 'CNY' GROUP BY account"))
+        )
+        (product_status,) = (await conn.execute(select(products.c.status))).scalars()
+    assert rows[sell_id].status == "open" and rows[sell_id].remaining == 40
+    assert rows[events[0]["order_id"]].status == "filled"
+    assert rows[bid[0]["order_id"]].status == "cancelled"
+    assert (trade_row.buyer, trade_row.seller, trade_row.price) == (
+        f.alice.participant_id, f.issuer.participant_id, 500)
+    assert cash[FEES] == 45 and cash[BANK] == -1_010_000
+    assert cash[f.bob.participant_id] == 10_000
+    assert product_status == "listed"
+    await _sound(runtime)
+
+
+async def _busy_market(f: Floor) -> None:
+    """Resting orders on both sides, a partial fill with a fee credit, licences, a halt."""
+    await f.token(minted=1000)
+    await f.deposit(f.alice, 500_000)
+    await f.deposit(f.bob, 500_000)
+    await f.place(f.issuer, TOKEN, "sell", 500, 100)
+    await f.place(f.alice, TOKEN, "buy", 505, 60)
+    bid = await f.place(f.bob, TOKEN, "buy", 498, 30)
+    await f.place(f.alice, TOKEN, "sell", 497, 10)  # bob's bid fills 10 as maker: 2.49 → 3 fen
+    await f.place(f.issuer, TOKEN, "sell", 520, 5)
+    await f.place(f.alice, TOKEN, "buy", 450, 7)
+    await f.act(f.bob, REDUCE, {"order_id": bid[0]["order_id"], "new_quantity": 15})
+
+
+async def test_books_balances_and_holds_survive_a_restart(settings: Settings) -> None:
+    runtime = await open_runtime(settings)
+    f = await floor(runtime)
+    await _busy_market(f)
+    resting = runtime.sequencer.state.market.orders
+    assert any(o.fee_credit for o in resting.values()), "the scenario leaves a fee credit"
+    before = copy.deepcopy(snapshot(runtime.sequencer.state))
+    head = runtime.sequencer.head
+    await _sound(runtime)
+    await runtime.close()
+
+    restarted = await open_runtime(settings)
+    try:
+        after = snapshot(restarted.sequencer.state)
+        assert after["market"]["books"] == before["market"]["books"]
+        assert after["market"]["ledger"] == before["market"]["ledger"]
+        assert after == before
+        assert restarted.sequencer.head == head
+        # And it goes on where it stopped: the next ids follow on, the book still matches.
+        f.runtime = restarted
+        events = await f.place(f.alice, TOKEN, "sell", 498, 15)
+        assert events[0]["order_id"] == f"O{before['market']['counters']['orders'] + 1:06d}"
+        trade = next(e for e in events if e["type"] == "trade")
+        assert trade["trade_id"] == f"T{before['market']['counters']['trades'] + 1:06d}"
+        assert trade["buyer"] == f.bob.participant_id
+        await _sound(restarted)
+    finally:
+        await restarted.close()
+
+
+async def test_fifty_clients_racing_on_the_same_accounts_never_overdraw(
+    runtime: Runtime,
+) -> None:
+    f = await floor(runtime)
+    await f.token(minted=400)
+    # alice can afford about 25 of the 50 bids below; the issuer's 400 units cover 40 asks.
+    await f.deposit(f.alice, 25 * (600 * 10 + 6))
+    await f.deposit(f.bob, 1_000_000)
+
+    def bid(i: int) -> dict[str, Any]:
+        return f.alice.sign("dataex.market.order.place.v1",
+                            order(TOKEN, "buy", 600 - (i % 5) * 10, 10))
+
+    def ask(i: int) -> dict[str, Any]:
+        return f.issuer.sign("dataex.market.order.place.v1",
+                             order(TOKEN, "sell", 560 + (i % 5) * 10, 10))
+
+    def bob_buy(i: int) -> dict[str, Any]:
+        return f.bob.sign("dataex.market.order.place.v1",
+                          order(TOKEN, "buy", 600, 10, "ioc"))
+
+    envelopes = [maker(i) for i in range(50) for maker in (bid, ask, bob_buy)]
+    outcomes = await asyncio.gather(
+        *(submit(runtime, e) for e in envelopes), return_exceptions=True
+    )
+    refused = [o for o in outcomes if isinstance(o, BaseException)]
+    assert all(isinstance(o, DomainError) for o in refused), refused
+    slugs = {o.slug for o in refused if isinstance(o, DomainError)}
+    assert slugs <= {"insufficient-funds", "insufficient-units"}
+    assert "insufficient-funds" in slugs and "insufficient-units" in slugs
+    market = runtime.sequencer.state.market
+    assert market.trade_seq > 0
+    for (account, _asset), value in market.ledger.available_balances().items():
+        assert value >= 0 or account.startswith("platform:")
+    # Exactly the cash that came in is still there, spread over accounts and fees.
+    assert sum(v for (a, asset), v in market.ledger.available_balances().items()
+               if asset == CASH and a != BANK) + sum(
+        v for (_, asset), v in market.ledger.held_balances().items() if asset == CASH
+    ) == 25 * 6006 + 1_000_000
+    await _sound(runtime)
+    async with runtime.engine.connect() as conn:
+        count = (await conn.execute(text("SELECT count(*) FROM audit_entries"))).scalar_one()
+        placed = (await conn.execute(text("SELECT count(*) FROM orders"))).scalar_one()
+    accepted = len(outcomes) - len(refused)
+    assert placed == accepted and count >= accepted
+
+
+async def test_licences_sold_on_the_market_are_stored_and_restored(settings: Settings) -> None:
+    runtime = await open_runtime(settings)
+    f = await floor(runtime)
+    registrar = await _registrar(f)
+    number = await through(runtime, f.issuer, registrar, initial())
+    await f.act(f.issuer, LIST_LICENCE, licence_body("TRAFFIC-LIC", number))
+    await f.act(f.operator, APPROVE, {"symbol": "TRAFFIC-LIC"})
+    await f.act(f.issuer, ISSUE_LICENCES, {"symbol": "TRAFFIC-LIC", "quantity": 3})
+    await f.deposit(f.alice, 1_000_000)
+    await f.place(f.issuer, "TRAFFIC-LIC", "sell", 50_000, 3)
+    events = await f.place(f.alice, "TRAFFIC-LIC", "buy", 50_000, 2)
+    granted = [e for e in events if e["type"] == "licence.granted"]
+    assert len(granted) == 2
+    assert {g["document"]["licensee"] for g in granted} == {f.alice.participant_id}
+    async with runtime.engine.connect() as conn:
+        rows = {r.licence_id: r for r in await conn.execute(select(licences))}
+        postings = (await conn.execute(
+            select(ledger_postings.c.amount).where(ledger_postings.c.asset == "TRAFFIC-LIC")
+        )).scalars().all()
+    assert set(rows) == {g["document"]["licence_id"] for g in granted}
+    for g in granted:
+        row = rows[g["document"]["licence_id"]]
+        assert row.document_hash == g["document_hash"] and row.status == "active"
+    assert sum(postings) == 0
+    before = copy.deepcopy(snapshot(runtime.sequencer.state))
+    await _sound(runtime)
+    await runtime.close()
+    restarted = await open_runtime(settings)
+    try:
+        assert snapshot(restarted.sequencer.state) == before
+    finally:
+        await restarted.close()
+
+
+async def _registrar(f: Floor) -> Any:
+    from tests.platform_setup import admit
+
+    return await admit(f.runtime, f.operator, "registrar", ["registrar"])
