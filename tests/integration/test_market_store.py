@@ -241,3 +241,52 @@ async def _registrar(f: Floor) -> Any:
     from tests.platform_setup import admit
 
     return await admit(f.runtime, f.operator, "registrar", ["registrar"])
+
+
+async def _ledger_check_cli(url: str) -> tuple[int, str]:
+    import os
+    import sys
+
+    dataex = Path(sys.executable).with_name("dataex")
+    process = await asyncio.create_subprocess_exec(
+        str(dataex), "ledger", "check",
+        env={**os.environ, "DATAEX_DATABASE_URL": url},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode()
+
+
+async def test_ledger_check_passes_a_sound_ledger_and_names_every_fault(
+    runtime: Runtime, database_url: str
+) -> None:
+    f = await floor(runtime)
+    await f.token(minted=100)
+    await f.deposit(f.alice, 10_000)
+    bid = await f.place(f.alice, TOKEN, "buy", 500, 10)
+    await f.place(f.issuer, TOKEN, "sell", 500, 4)
+    code, out = await _ledger_check_cli(database_url)
+    assert code == 0, out
+    assert "ok: every asset sums to zero" in out and "1 open orders, 1 holds" in out
+
+    # Rows no sequencer would write: cash from nowhere overdrawn, and a hold that is
+    # larger than the open order can use (the check trusts nothing in memory).
+    alice, order_id = f.alice.participant_id, bid[0]["order_id"]
+    async with runtime.engine.begin() as conn:
+        await conn.execute(ledger_postings.insert(), [
+            {"seq": 10_000, "movement": 0, "position": 0, "account": alice, "asset": CASH,
+             "bucket": "available", "order_id": None, "amount": -20_000},
+            {"seq": 10_000, "movement": 0, "position": 1, "account": alice, "asset": CASH,
+             "bucket": "held", "order_id": order_id, "amount": 7},
+        ])
+    report = await check_ledger(runtime.engine)
+    assert report.problems == [
+        "CNY postings sum to -19993, not 0",
+        f"{alice} has -15004 CNY available",
+        f"order {order_id} holds ('{alice}', 'CNY', 3010), its open order can use "
+        f"('{alice}', 'CNY', 3003)",
+    ]
+    code, out = await _ledger_check_cli(database_url)
+    assert code == 2
+    assert f"FAULT: {alice} has -15004 CNY available" in out

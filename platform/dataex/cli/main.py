@@ -12,6 +12,7 @@ from dataex.cli.contracts import contracts
 from dataex.cli.documents import sign, submit, submit_envelope
 from dataex.cli.fingerprint import fingerprint
 from dataex.cli.keys import keys
+from dataex.cli.ledger import ledger
 from dataex.cli.registry import certificate, registry
 from dataex.cli.server import db, init, serve, show_settings
 
@@ -28,7 +29,7 @@ def cli(verbose: bool) -> None:
 
 
 for command in (init, serve, db, keys, sign, submit, submit_envelope, audit, contracts,
-                show_settings, fingerprint, registry, certificate):
+                show_settings, fingerprint, registry, certificate, ledger):
     cli.add_command(command)
 
 
