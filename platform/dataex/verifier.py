@@ -59,7 +59,7 @@ class _Replay:
         if command.participant_id != entry.get("participant_id") and not command.genesis:
             return f"entry names participant {entry.get('participant_id')}, " \
                 f"the signer is {command.participant_id}"
-        self._adopt_notice_period(entry)
+        self._adopt_settings(entry)
         try:
             events = apply(self.state, command, parse_utc(entry["time"]))
         except DomainError as exc:
@@ -68,14 +68,22 @@ class _Replay:
             return "replayed events differ from the logged events"
         return None
 
-    def _adopt_notice_period(self, entry: dict[str, Any]) -> None:
-        # The notice period is a platform setting, not history; the log records its
-        # effect (notice_ends_at), which is where a replay learns it.
+    def _adopt_settings(self, entry: dict[str, Any]) -> None:
+        """Take the platform settings a command used from the effects the log recorded.
+
+        The notice period and the default fees are settings, not history; the
+        log records their effect (notice_ends_at; a new product's fees), which
+        is where a replay learns them. Everything else is recomputed.
+        """
         for event in entry.get("events") or []:
-            if event.get("type") == "registration.notice_opened":
+            kind = event.get("type")
+            if kind == "registration.notice_opened":
                 self.state.notice_period = parse_utc(event["notice_ends_at"]) - parse_utc(
                     event["notice_opened_at"]
                 )
+            elif kind == "product.defined":
+                self.state.market.default_maker_fee_bps = event["maker_fee_bps"]
+                self.state.market.default_taker_fee_bps = event["taker_fee_bps"]
 
 
 def parse_lines(lines: Iterable[str | bytes]) -> Iterator[LoggedEntry | ChainFault]:
