@@ -16,6 +16,7 @@ from dataex.api.audit import AuditController
 from dataex.api.contracts import ContractsController, ProblemsController
 from dataex.api.documents import DocumentsController
 from dataex.api.health import HealthController
+from dataex.api.market import MarketController
 from dataex.api.participants import ParticipantsController
 from dataex.api.problems import EXCEPTION_HANDLERS
 from dataex.api.registry import RegistryController
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             AuditController,
             ParticipantsController,
             RegistryController,
+            MarketController,
             ContractsController,
             ProblemsController,
         ],

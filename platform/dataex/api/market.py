@@ -1,0 +1,181 @@
+"""The market, read: products, depth, trades, ticker, candles; one's own orders and money.
+
+Public market data is read from the committed tables. A participant's own
+orders, fills, balances, holds and licences need a signed request (the
+Dataex-Auth header, core/request_auth.py, contracts/SPEC.md section 12): the
+key it names must be active, the timestamp within the clock skew, and the
+signature over method, path with query, timestamp and body hash must verify.
+Writes are signed documents POSTed to /v1/documents like every other.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.params import FromPath, QueryParameter
+
+from dataex.api.state import runtime_from
+from dataex.core.errors import NotFound, SchemaViolation
+from dataex.core.products import KINDS as PRODUCT_KINDS
+from dataex.core.products import STATUSES as PRODUCT_STATUSES
+from dataex.core.request_auth import AUTH_HEADER, authenticate_request
+from dataex.store import market_queries as q
+from dataex.store.market_projection import CANCELLED, EXPIRED, FILLED, OPEN
+
+MAX_PAGE = 500
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="how many")]
+Offset = Annotated[int, QueryParameter(ge=0, description="rows to skip")]
+ORDER_STATUSES = (OPEN, FILLED, CANCELLED, EXPIRED)
+
+
+def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
+    if value is not None and value not in allowed:
+        raise SchemaViolation(f"unknown {name} {value!r}; one of {list(allowed)}")
+    return value
+
+
+async def _product(request: Request[Any, Any, Any], symbol: str) -> dict[str, Any]:
+    found = await q.product(runtime_from(request).engine, symbol)
+    if found is None:
+        raise NotFound(f"no product {symbol}", symbol=symbol)
+    return found
+
+
+def signed_participant(request: Request[Any, Any, Any], body: bytes = b"") -> str:
+    """Who a signed request acts for (401 problem+json otherwise)."""
+    runtime = runtime_from(request)
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    target = request.scope["path"] + (f"?{query}" if query else "")
+    return authenticate_request(
+        request.headers.get(AUTH_HEADER),
+        request.method,
+        target,
+        body,
+        runtime.sequencer.state.participants,
+        now=int(time.time()),
+        max_skew_seconds=int(runtime.settings.max_clock_skew.total_seconds()),
+    )
+
+
+class MarketController(Controller):
+    path = "/v1/market"
+    tags = ["market"]
+
+    @get("/products", summary="Products, with their rules, fees and status")
+    async def products(
+        self,
+        request: Request[Any, Any, Any],
+        status: Annotated[str | None, QueryParameter(description="pending, listed, halted, "
+                                                     "delisted")] = None,
+        kind: Annotated[str | None, QueryParameter(description="token or data_licence")] = None,
+    ) -> dict[str, Any]:
+        found = await q.product_list(
+            runtime_from(request).engine,
+            status=_one_of("status", status, tuple(sorted(PRODUCT_STATUSES))),
+            kind=_one_of("kind", kind, tuple(sorted(PRODUCT_KINDS))),
+        )
+        return {"products": found}
+
+    @get("/products/{symbol:str}", summary="One product")
+    async def product(self, request: Request[Any, Any, Any], symbol: FromPath[str]) -> Any:
+        return await _product(request, symbol)
+
+    @get(
+        "/products/{symbol:str}/depth",
+        summary="The book by price level",
+        description="Bids highest first, asks lowest first: price, quantity and order count "
+        "per level, as committed at log entry `seq`.",
+    )
+    async def depth(
+        self,
+        request: Request[Any, Any, Any],
+        symbol: FromPath[str],
+        levels: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
+    ) -> dict[str, Any]:
+        await _product(request, symbol)
+        return await q.depth(runtime_from(request).engine, symbol, levels)
+
+    @get("/products/{symbol:str}/trades", summary="Recent trades, newest first")
+    async def trades(
+        self, request: Request[Any, Any, Any], symbol: FromPath[str], limit: Limit = 50
+    ) -> dict[str, Any]:
+        await _product(request, symbol)
+        found = await q.recent_trades(runtime_from(request).engine, symbol, limit)
+        return {"symbol": symbol, "trades": found}
+
+    @get("/products/{symbol:str}/ticker", summary="Last price, best bid and ask, 24 h stats")
+    async def ticker(self, request: Request[Any, Any, Any], symbol: FromPath[str]) -> Any:
+        await _product(request, symbol)
+        return await q.ticker(runtime_from(request).engine, symbol, datetime.now(UTC))
+
+    @get(
+        "/products/{symbol:str}/candles",
+        summary="OHLCV candles per interval, oldest first",
+        description="Computed from the trades table; `start` is the interval's start (UTC, "
+        "intervals aligned to 2000-01-01T00:00Z); intervals without trades are left out. "
+        f"interval is one of {list(q.CANDLE_INTERVALS)}.",
+    )
+    async def candles(
+        self,
+        request: Request[Any, Any, Any],
+        symbol: FromPath[str],
+        interval: Annotated[str, QueryParameter(description="1m, 5m, 15m, 1h, 4h or 1d")] = "1m",
+        limit: Limit = 100,
+    ) -> dict[str, Any]:
+        step = q.CANDLE_INTERVALS.get(interval)
+        if step is None:
+            raise SchemaViolation(
+                f"unknown interval {interval!r}; one of {list(q.CANDLE_INTERVALS)}"
+            )
+        await _product(request, symbol)
+        found = await q.candles(runtime_from(request).engine, symbol, step, limit)
+        return {"symbol": symbol, "interval": interval, "candles": found}
+
+    @get("/licences/{licence_id:str}", summary="One licence: its document, hash and status")
+    async def licence(self, request: Request[Any, Any, Any], licence_id: FromPath[str]) -> Any:
+        found = await q.licence(runtime_from(request).engine, licence_id)
+        if found is None:
+            raise NotFound(f"no licence {licence_id}")
+        return found
+
+    # ---- one's own: signed requests --------------------------------------------------
+
+    @get("/me/orders", summary="Your orders, newest first (signed request)")
+    async def my_orders(
+        self,
+        request: Request[Any, Any, Any],
+        status: Annotated[str | None, QueryParameter(description="open, filled, cancelled, "
+                                                     "expired")] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        me = signed_participant(request)
+        found = await q.own_orders(
+            runtime_from(request).engine, me,
+            status=_one_of("status", status, ORDER_STATUSES), limit=limit, offset=offset,
+        )
+        return {"participant_id": me, "orders": found}
+
+    @get("/me/fills", summary="Your fills, newest first (signed request)")
+    async def my_fills(self, request: Request[Any, Any, Any], limit: Limit = 100) -> Any:
+        me = signed_participant(request)
+        found = await q.own_fills(runtime_from(request).engine, me, limit)
+        return {"participant_id": me, "fills": found}
+
+    @get("/me/balances", summary="Your available and held balances and holds (signed request)")
+    async def my_balances(self, request: Request[Any, Any, Any]) -> Any:
+        me = signed_participant(request)
+        return await q.own_balances(runtime_from(request).engine, me)
+
+    @get("/me/licences", summary="Licences you hold (signed request)")
+    async def my_licences(
+        self, request: Request[Any, Any, Any], limit: Limit = 100, offset: Offset = 0
+    ) -> Any:
+        me = signed_participant(request)
+        found = await q.licence_list(
+            runtime_from(request).engine, licensee=me, limit=limit, offset=offset
+        )
+        return {"participant_id": me, "licences": found}
