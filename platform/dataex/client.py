@@ -106,6 +106,18 @@ class Client:
     def get(self, path: str, **params: Any) -> Any:
         return _check(self.http.get(path, params=params))
 
+    def signed_get(self, path: str, key: Ed25519PrivateKey, **params: Any) -> Any:
+        """GET one's own data with a signed request (contracts/SPEC.md section 12)."""
+        import time
+        from urllib.parse import urlencode
+
+        from dataex.core.request_auth import AUTH_HEADER, sign_request
+
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        target = path + (f"?{query}" if query else "")
+        header = sign_request(key, "GET", target, int(time.time()))
+        return _check(self.http.get(target, headers={AUTH_HEADER: header}))
+
     def export_lines(self, from_seq: int = 1) -> Iterator[str]:
         """Stream the log's JSON Lines export."""
         with self.http.stream("GET", "/v1/audit/export", params={"from": from_seq}) as response:

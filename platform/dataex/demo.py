@@ -129,3 +129,124 @@ async def seed_demo_registry(runtime: Runtime) -> list[str]:
                 reached = f"registered as {receipt.events[0]['certificate_number']}"
         seeded.append(f"{rid} {title} ({applicant}): {reached}")
     return seeded
+
+
+# ---- the market ------------------------------------------------------------------------
+
+DEMO_TOKENS: tuple[tuple[str, str, str, int], ...] = (
+    # symbol, model id, unit, mid price in fen per unit
+    ("QWEN-IN-1M", "qwen3-max", "1M input tokens", 1_500),
+    ("QWEN-OUT-1M", "qwen3-max", "1M output tokens", 6_000),
+)
+DEMO_LICENCE = "TAXI-TRAJ-LIC"
+DEMO_RESTING_ORDERS_PER_TOKEN = 150  # resting orders per token product, both sides
+DEMO_SEED = 2026  # the demo's orders are the same on every run
+
+
+def _token_product(symbol: str, model: str, unit: str, mid: int, now: datetime) -> dict[str, Any]:
+    from datetime import timedelta
+
+    from dataex.core.timefmt import format_utc
+
+    return {
+        "symbol": symbol, "model_id": model, "unit_label": unit,
+        "valid_from": format_utc(now - timedelta(days=1)),
+        "valid_until": format_utc(now + timedelta(days=365)),
+        "tick_size": 1, "lot_size": 1, "min_price": mid // 10, "max_price": mid * 10,
+    }
+
+
+def demo_orders(symbol: str, mid: int, count: int) -> list[tuple[str, str, int, int]]:
+    """(who, side, price, quantity) of resting orders around ``mid``, bids below, asks above.
+
+    Deterministic (seeded), so every demo has the same book.
+    """
+    import random
+
+    rng = random.Random(f"{DEMO_SEED}:{symbol}")
+    orders = []
+    for i in range(count):
+        if i % 2:
+            who, side, price = "issuer", "sell", mid + 1 + rng.randrange(0, mid // 5)
+        else:
+            who, side, price = ("alice", "bob")[i % 4 // 2], "buy", mid - 1 - rng.randrange(
+                0, mid // 5
+            )
+        orders.append((who, side, price, rng.randrange(1, 40)))
+    return orders
+
+
+async def seed_demo_market(runtime: Runtime, paths: KeyPaths, batch: int = 64) -> list[str]:
+    """Token and data-licence products, cash, a few hundred resting orders and some trades.
+
+    Once: nothing is seeded when the market has products already. Orders go in
+    concurrently, ``batch`` at a time, so the sequencer commits them in groups.
+    """
+    import asyncio
+
+    state = runtime.sequencer.state
+    if state.market.products:
+        return []
+    key_dir = demo_key_dir(runtime.settings.data_dir)
+    keys = {name: load_key(key_dir / f"{name}.pem") for name in ("issuer", "alice", "bob")}
+    keys["operator"] = load_key(paths.operator)
+    ids = {name: state.participants.keys[describe(k)["key_id"]].participant_id
+           for name, k in keys.items()}
+
+    async def act(who: str, contract: str, body: dict[str, Any]) -> Any:
+        return await submit_local(runtime, build_document(f"dataex.market.{contract}.v1",
+                                                          body, keys[who]))
+
+    async def place_all(orders: list[tuple[str, str, str, int, int]]) -> int:
+        trades = 0
+        for start in range(0, len(orders), batch):
+            receipts = await asyncio.gather(*(
+                act(who, "order.place", {"client_order_ref": f"demo-{start + i}",
+                                         "symbol": symbol, "side": side, "order_type": "limit",
+                                         "price": price, "quantity": quantity})
+                for i, (who, symbol, side, price, quantity) in enumerate(
+                    orders[start:start + batch])
+            ))
+            trades += sum(1 for r in receipts for e in r.events if e["type"] == "trade")
+        return trades
+
+    seeded = []
+    for who, amount in (("alice", 50_000_000), ("bob", 50_000_000), ("issuer", 5_000_000)):
+        await act("operator", "deposit", {"participant_id": ids[who], "amount": amount,
+                                          "bank_reference": f"DEMO-{who.upper()}"})
+    now = datetime.now(UTC)
+    resting: list[tuple[str, str, str, int, int]] = []
+    crossing: list[tuple[str, str, str, int, int]] = []
+    for symbol, model, unit, mid in DEMO_TOKENS:
+        await act("issuer", "product.define_token", _token_product(symbol, model, unit, mid, now))
+        await act("operator", "product.approve", {"symbol": symbol})
+        await act("issuer", "mint", {"symbol": symbol, "quantity": 100_000})
+        resting += [(who, symbol, side, price, quantity) for who, side, price, quantity
+                    in demo_orders(symbol, mid, DEMO_RESTING_ORDERS_PER_TOKEN)]
+        # Buyers lift the best asks, then bob sells some back into the bids: trades.
+        crossing += [("bob", symbol, "buy", mid + mid // 20, 25),
+                     ("alice", symbol, "buy", mid + mid // 10, 40),
+                     ("bob", symbol, "sell", mid - mid // 20, 10)]
+        seeded.append(f"{symbol}: token product of {ids['issuer']}, 100000 units minted")
+    certificate = next(
+        (c.number for c in state.registry.certificates.by_number.values()
+         if c.holder == ids["alice"] and "product_operation" in c.rights),
+        None,
+    )
+    if certificate is not None:
+        terms = {"purpose": "Congestion forecasting research",
+                 "scope": "Internal analytics; no redistribution of raw trajectories.",
+                 "duration_days": 365, "territory": "CN", "exclusivity": "non_exclusive",
+                 "sublicensable": False, "delivery": "api"}
+        await act("alice", "product.list_licence", {
+            "symbol": DEMO_LICENCE, "certificate_number": certificate,
+            "licence_template_id": "standard-v1", "terms": terms, "tick_size": 100,
+            "lot_size": 1, "min_price": 100_000, "max_price": 100_000_000})
+        await act("operator", "product.approve", {"symbol": DEMO_LICENCE})
+        await act("alice", "licence.issue", {"symbol": DEMO_LICENCE, "quantity": 20})
+        resting.append(("alice", DEMO_LICENCE, "sell", 2_000_000, 15))
+        crossing.append(("bob", DEMO_LICENCE, "buy", 2_000_000, 2))
+        seeded.append(f"{DEMO_LICENCE}: data licences of {certificate}, 20 issued")
+    trades = await place_all(resting) + await place_all(crossing)
+    seeded.append(f"{len(state.market.orders)} resting orders, {trades} trades")
+    return seeded

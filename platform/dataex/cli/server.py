@@ -36,11 +36,13 @@ async def _init(s: Settings, *, demo: bool) -> dict[str, object]:
             )
         seeded: list[str] = []
         registry: list[str] = []
+        market: list[str] = []
         if demo:
-            from dataex.demo import seed_demo, seed_demo_registry
+            from dataex.demo import seed_demo, seed_demo_market, seed_demo_registry
 
             seeded = await seed_demo(runtime, paths)
             registry = await seed_demo_registry(runtime)
+            market = await seed_demo_market(runtime, paths)
         return {
             "data_dir": str(s.data_dir),
             "operator_key": str(paths.operator),
@@ -49,6 +51,7 @@ async def _init(s: Settings, *, demo: bool) -> dict[str, object]:
             "genesis_written": genesis,
             "demo_participants_admitted": seeded,
             "demo_registry_seeded": registry,
+            "demo_market_seeded": market,
             "notice_period_seconds": s.notice_period_seconds,
             "log_size": runtime.sequencer.head.seq,
         }
@@ -93,7 +96,7 @@ def init(demo: bool) -> None:
 
 @click.command()
 @click.option("--demo", is_flag=True,
-              help="Seed demo participants (keys in DATA_DIR/demo-keys) and registry.")
+              help="Seed demo participants (keys in DATA_DIR/demo-keys), registry and market.")
 @click.option("--host", default=None, help="Bind address (default DATAEX_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default DATAEX_PORT).")
 def serve(demo: bool, host: str | None, port: int | None) -> None:
@@ -125,12 +128,15 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     click.echo(f"  audit log    {base}/v1/audit/entries")
     click.echo(f"  participants {base}/v1/participants")
     click.echo(f"  registry     {base}/v1/registry/notice-board, {base}/v1/registry/certificates")
+    click.echo(f"  market       {base}/v1/market/products, {base}/v1/market/products/SYMBOL/depth")
     click.echo(f"  data dir     {s.data_dir} (operator key {facts['operator_key']})")
     if demo:
         click.echo(f"  demo keys    {s.data_dir / 'demo-keys'}")
         click.echo(f"  notice       {s.notice_period_seconds} s (DATAEX_NOTICE_PERIOD_SECONDS)")
         for line in cast(list[str], facts["demo_registry_seeded"]):
             click.echo(f"  seeded       {line}")
+        for line in cast(list[str], facts["demo_market_seeded"]):
+            click.echo(f"  market       {line}")
     where = f"embedded PostgreSQL in {s.data_dir / 'pgdata'}" if embedded else "DATAEX_DATABASE_URL"
     click.echo(f"  database     {where}")
     click.echo("Press Ctrl+C to stop.", err=True)
