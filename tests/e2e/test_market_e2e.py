@@ -5,8 +5,10 @@ order through core) pass; a restart keeps the book."""
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import Server
@@ -50,13 +52,37 @@ def test_the_demo_market_trades_through_the_cli_and_survives_a_restart(server: S
     assert refused.returncode == 2
     assert json.loads(refused.stdout)["type"] == "/problems/price-outside-band"
 
+    # The live stream: a crossing order shows as a trade and a book change, with ids.
+    lines: list[str] = []
+
+    def listen() -> None:
+        url = f"{server.url}/v1/market/stream"
+        with httpx.stream("GET", url, params={"symbols": TOKEN, "max_messages": 2},
+                          timeout=30) as response:
+            lines.extend(response.iter_lines())
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+    for _ in range(100):  # until the stream said hello
+        if lines:
+            break
+        threading.Event().wait(0.05)
+    best_ask = _market(server, "book", TOKEN)["asks"][0]["price"]
+    _market(server, "place", TOKEN, "buy", "1", "--price", str(best_ask), who="bob")
+    listener.join(timeout=30)
+    events = [line.removeprefix("event: ") for line in lines if line.startswith("event: ")]
+    assert events == ["hello", "trade", "book"], lines
+    data = [json.loads(line.removeprefix("data: ")) for line in lines
+            if line.startswith("data: ")]
+    assert data[1]["price"] == best_ask and data[2]["seq"] == data[1]["seq"]
+
     check = server.cli("ledger", "check")
     assert "ok: every asset sums to zero" in check.stdout, check.stdout
     verified = server.cli("audit", "verify").stdout
     assert verified.startswith("ok: "), verified
 
+    before = _market(server, "book", TOKEN, "--levels", "500")
+    assert before["seq"] == book["seq"] + 3  # the place, the cancel and bob's buy
     server.stop()
     server.start()
-    after = _market(server, "book", TOKEN, "--levels", "500")
-    assert (after["bids"], after["asks"]) == (book["bids"], book["asks"])
-    assert after["seq"] == book["seq"] + 2  # the place and the cancel
+    assert _market(server, "book", TOKEN, "--levels", "500") == before

@@ -290,3 +290,40 @@ async def test_ledger_check_passes_a_sound_ledger_and_names_every_fault(
     code, out = await _ledger_check_cli(database_url)
     assert code == 2
     assert f"FAULT: {alice} has -15004 CNY available" in out
+
+
+async def test_the_feed_carries_committed_trades_and_level_totals_in_order(
+    runtime: Runtime,
+) -> None:
+    f = await floor(runtime)
+    await f.token(minted=100)
+    await f.deposit(f.alice, 100_000)
+    queue = runtime.sequencer.feed.subscribe()
+    await f.place(f.issuer, TOKEN, "sell", 500, 30)
+    await f.place(f.issuer, TOKEN, "sell", 500, 20)
+    taken = await f.place(f.alice, TOKEN, "buy", 500, 35)
+    bid = await f.place(f.alice, TOKEN, "buy", 490, 5)
+    await f.act(f.alice, CANCEL, {"order_id": bid[0]["order_id"]})
+    messages = []
+    while not queue.empty():
+        message = queue.get_nowait()
+        assert message is not None
+        messages.append(message)
+    assert [m["stream_seq"] for m in messages] == list(
+        range(messages[0]["stream_seq"], messages[0]["stream_seq"] + len(messages)))
+    books = [(m["asks"], m["bids"]) for m in messages if m["type"] == "book"]
+    assert books == [
+        ([{"price": 500, "quantity": 30, "orders": 1}], []),
+        ([{"price": 500, "quantity": 50, "orders": 2}], []),
+        ([{"price": 500, "quantity": 15, "orders": 1}], []),  # 35 taken, one order gone
+        ([], [{"price": 490, "quantity": 5, "orders": 1}]),
+        ([], [{"price": 490, "quantity": 0, "orders": 0}]),  # the cancel empties the level
+    ]
+    # alice's buy is one log entry: both fills and the level it changed carry its seq.
+    third_book = [m for m in messages if m["type"] == "book"][2]
+    trades_seen = [(m["price"], m["quantity"], m["seq"]) for m in messages
+                   if m["type"] == "trade"]
+    assert trades_seen == [(500, 30, third_book["seq"]), (500, 5, third_book["seq"])]
+    assert [m["trade_id"] for m in messages if m["type"] == "trade"] == [
+        e["trade_id"] for e in taken if e["type"] == "trade"]
+    assert messages[-1]["seq"] == runtime.sequencer.head.seq

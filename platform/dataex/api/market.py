@@ -11,11 +11,15 @@ Writes are signed documents POSTed to /v1/documents like every other.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, get
 from litestar.params import FromPath, QueryParameter
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
 
 from dataex.api.state import runtime_from
 from dataex.core.errors import NotFound, SchemaViolation
@@ -140,6 +144,53 @@ class MarketController(Controller):
         if found is None:
             raise NotFound(f"no licence {licence_id}")
         return found
+
+    @get(
+        "/stream",
+        summary="Live trades and book changes (server-sent events)",
+        description=(
+            "Each event's `id` is its `stream_seq` (one more than the last: a gap means "
+            "messages were missed) and its data carries `seq`, the log entry of the change. "
+            "To resynchronise: read the depth snapshot (it carries its `seq`) and apply only "
+            "messages with a larger `seq`. Event types: `trade`; `book` (the new total of "
+            "each price level a batch changed, 0 = gone); `product` (status changes). "
+            "`symbols` is a comma-separated filter; `max_messages` ends the stream after "
+            "that many (for scripts)."
+        ),
+    )
+    async def stream(
+        self,
+        request: Request[Any, Any, Any],
+        symbols: Annotated[str | None, QueryParameter(description="e.g. QWEN-IN-1M,X")] = None,
+        max_messages: Annotated[int | None, QueryParameter(ge=1)] = None,
+    ) -> ServerSentEvent:
+        sequencer = runtime_from(request).sequencer
+        wanted = set(symbols.split(",")) if symbols else None
+        queue = sequencer.feed.subscribe()
+
+        async def messages() -> AsyncIterator[ServerSentEventMessage]:
+            sent = 0
+            try:
+                yield ServerSentEventMessage(
+                    event="hello",
+                    data=msgspec.json.encode({"seq": sequencer.head.seq}).decode(),
+                )
+                while max_messages is None or sent < max_messages:
+                    message = await queue.get()
+                    if message is None:
+                        return
+                    if wanted is not None and message["symbol"] not in wanted:
+                        continue
+                    sent += 1
+                    yield ServerSentEventMessage(
+                        event=message["type"],
+                        id=message["stream_seq"],
+                        data=msgspec.json.encode(message).decode(),
+                    )
+            finally:
+                sequencer.feed.unsubscribe(queue)
+
+        return ServerSentEvent(messages())
 
     # ---- one's own: signed requests --------------------------------------------------
 

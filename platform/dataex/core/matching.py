@@ -400,6 +400,13 @@ class OrderBook:
             return None
         return (o.order_id, o.owner, o.level.side.name, o.level.price, o.qty)
 
+    def level(self, side: str, price: int) -> tuple[int, int]:
+        """(total quantity, order count) resting at ``price`` on ``side``; (0, 0) if none."""
+        found = (self._bids if side == BUY else self._asks).levels.get(
+            price if side == BUY else -price
+        )
+        return (found.qty, found.count) if found is not None else (0, 0)
+
     def best_bid(self) -> int | None:
         keys = self._bids.keys
         return keys[-1] if keys else None

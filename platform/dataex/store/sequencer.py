@@ -35,6 +35,7 @@ from dataex.core.state import PlatformState, apply
 from dataex.core.timefmt import format_utc
 from dataex.store.batch_writes import BatchWrites
 from dataex.store.loader import ChainHead, MarketSettings, load_chain_head, load_state
+from dataex.store.market_feed import MarketFeed, batch_messages
 from dataex.store.market_projection import queue_market_writes
 from dataex.store.projection import project
 from dataex.store.registry_projection import write_registry_views
@@ -114,6 +115,7 @@ class Sequencer:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._lock_conn: AsyncConnection | None = None
+        self.feed = MarketFeed()  # committed market changes, for the live stream
 
     # -- life cycle -------------------------------------------------------
     async def start(self) -> None:
@@ -141,6 +143,7 @@ class Sequencer:
             self._task = None
         while not self._queue.empty():
             self._queue.get_nowait().future.set_exception(Unavailable("the server is stopping"))
+        self.feed.close()
         if self._lock_conn is not None:
             await self._lock_conn.close()  # closing the session releases the lock
             self._lock_conn = None
@@ -276,6 +279,8 @@ class Sequencer:
                 await writes.flush(conn)
                 await write_registry_views(conn, self.state.registry, work.events)
             self.head = ChainHead(seq, prev_hash)
+            if self.feed.listening:
+                self.feed.publish(batch_messages(self.state.market, work.events, time))
         self._answer(work)
 
     @staticmethod
