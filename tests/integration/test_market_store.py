@@ -327,3 +327,42 @@ async def test_the_feed_carries_committed_trades_and_level_totals_in_order(
     assert [m["trade_id"] for m in messages if m["type"] == "trade"] == [
         e["trade_id"] for e in taken if e["type"] == "trade"]
     assert messages[-1]["seq"] == runtime.sequencer.head.seq
+
+
+async def test_a_failed_commit_leaves_no_market_change(runtime: Runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from dataex.store import market_projection
+    from dataex.store.sequencer import Unavailable
+
+    f = await floor(runtime)
+    await f.token(minted=100)
+    await f.deposit(f.alice, 100_000)
+    await f.place(f.issuer, TOKEN, "sell", 500, 30)
+    before = copy.deepcopy(snapshot(runtime.sequencer.state))
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("dataex.store.sequencer.queue_market_writes", broken)
+    with pytest.raises(Unavailable):
+        await f.place(f.alice, TOKEN, "buy", 500, 10)
+    assert snapshot(runtime.sequencer.state) == before
+    await _sound(runtime)
+    monkeypatch.setattr("dataex.store.sequencer.queue_market_writes",
+                        market_projection.queue_market_writes)
+    events = await f.place(f.alice, TOKEN, "buy", 500, 10)
+    assert events[0]["order_id"] == "O000002"  # the refused batch used no id
+    await _sound(runtime)
+
+
+async def test_postings_and_trades_are_append_only(runtime: Runtime) -> None:
+    f = await floor(runtime)
+    await f.token(minted=100)
+    await f.deposit(f.alice, 100_000)
+    await f.place(f.issuer, TOKEN, "sell", 500, 30)
+    await f.place(f.alice, TOKEN, "buy", 500, 10)
+    async with runtime.engine.connect() as conn:
+        for statement in ("UPDATE ledger_postings SET amount = 1", "DELETE FROM trades",
+                          "TRUNCATE ledger_postings", "UPDATE trades SET price = 1"):
+            with pytest.raises(Exception, match=r"permission denied|append-only"):
+                async with conn.begin_nested():
+                    await conn.execute(text(statement))
