@@ -11,6 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from dataex.core.licence_signing import licence_signature_valid
+from dataex.core.signing import public_key_bytes
+from dataex.keyfiles import describe, load_key
 from tests.e2e.conftest import Server
 
 pytestmark = pytest.mark.e2e
@@ -38,6 +41,10 @@ def test_the_demo_market_trades_through_the_cli_and_survives_a_restart(server: S
     assert bob["balances"][TOKEN]["available"] > 0
     licences = _market(server, "licences", who="bob")["licences"]
     assert len(licences) == 2 and licences[0]["status"] == "active"
+    log_key = load_key(server.data_dir / "keys" / "log.pem")
+    assert licences[0]["platform_key_id"] == describe(log_key)["key_id"]
+    assert licence_signature_valid(licences[0]["document"], licences[0]["platform_signature"],
+                                   public_key_bytes(log_key))
 
     # A bid below the book rests, shows in one's own orders, and a cancel frees its hold.
     receipt = _market(server, "place", TOKEN, "buy", "5", "--price", "1000", who="alice")

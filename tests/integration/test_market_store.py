@@ -203,7 +203,15 @@ async def test_fifty_clients_racing_on_the_same_accounts_never_overdraw(
     assert placed == accepted and count >= accepted
 
 
-async def test_licences_sold_on_the_market_are_stored_and_restored(settings: Settings) -> None:
+async def test_licences_sold_on_the_market_are_signed_stored_and_restored(
+    settings: Settings,
+) -> None:
+    from dataex.bootstrap import KeyPaths
+    from dataex.core.licence_signing import licence_signature_valid
+    from dataex.core.signing import key_id, public_key_bytes
+    from dataex.keyfiles import new_key
+
+    log_key = new_key(KeyPaths.of(settings).log)
     runtime = await open_runtime(settings)
     f = await floor(runtime)
     registrar = await _registrar(f)
@@ -226,6 +234,12 @@ async def test_licences_sold_on_the_market_are_stored_and_restored(settings: Set
     for g in granted:
         row = rows[g["document"]["licence_id"]]
         assert row.document_hash == g["document_hash"] and row.status == "active"
+        assert row.platform_key_id == key_id(public_key_bytes(log_key))
+        assert licence_signature_valid(g["document"], row.platform_signature,
+                                       public_key_bytes(log_key))
+        forged = {**g["document"], "price": 1}
+        assert not licence_signature_valid(forged, row.platform_signature,
+                                           public_key_bytes(log_key))
     assert sum(postings) == 0
     before = copy.deepcopy(snapshot(runtime.sequencer.state))
     await _sound(runtime)

@@ -19,9 +19,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from dataex.core.licence_signing import sign_licence
 from dataex.core.market import Market
 from dataex.core.market_records import licence_view, order_view
 from dataex.core.products import product_view
+from dataex.core.signing import key_id, public_key_bytes
 from dataex.core.timefmt import parse_utc
 from dataex.store.batch_writes import BatchWrites
 from dataex.store.tables import ledger_postings, licences, orders, products, trades
@@ -80,14 +84,19 @@ class _Touched:
 
 
 def queue_market_writes(
-    writes: BatchWrites, market: Market, batch: Iterable[tuple[list[Event], int]], now: datetime
+    writes: BatchWrites,
+    market: Market,
+    batch: Iterable[tuple[list[Event], int]],
+    now: datetime,
+    licence_key: Ed25519PrivateKey | None = None,
 ) -> None:
+    """``licence_key`` (the platform's log key) signs each new licence's document."""
     touched = _Touched()
     for events, seq in batch:
         for position, event in enumerate(events):
             if is_market_event(event):
                 _one(writes, touched, event, seq, position, now)
-    _write_rows(writes, market, touched)
+    _write_rows(writes, market, touched, licence_key)
 
 
 def _one(
@@ -158,7 +167,9 @@ def _one(
         t.changed_licences[e["licence_id"]] = seq
 
 
-def _write_rows(writes: BatchWrites, market: Market, t: _Touched) -> None:
+def _write_rows(
+    writes: BatchWrites, market: Market, t: _Touched, licence_key: Ed25519PrivateKey | None
+) -> None:
     for symbol, seq in t.new_products.items():
         view = product_view(market.products[symbol])
         writes.insert(
@@ -192,7 +203,11 @@ def _write_rows(writes: BatchWrites, market: Market, t: _Touched) -> None:
         writes.update(orders, "order_id", order_id, **values)
     for licence_id, seq in t.new_licences.items():
         view = licence_view(market.licences.by_id[licence_id])
-        writes.insert(licences, _licence_row(view, seq, t.changed_licences.get(licence_id, seq)))
+        row = _licence_row(view, seq, t.changed_licences.get(licence_id, seq))
+        if licence_key is not None:
+            row["platform_key_id"] = key_id(public_key_bytes(licence_key))
+            row["platform_signature"] = sign_licence(view["document"], licence_key)
+        writes.insert(licences, row)
     for licence_id, seq in t.changed_licences.items():
         if licence_id not in t.new_licences:
             view = licence_view(market.licences.by_id[licence_id])
@@ -214,6 +229,8 @@ def _licence_row(view: dict[str, Any], granted_seq: int, updated_seq: int) -> di
         "status": view["status"],
         "valid_until": parse_utc(d["valid_until"]),
         "document_hash": view["document_hash"],
+        "platform_key_id": None,
+        "platform_signature": None,
         "granted_seq": granted_seq,
         "updated_seq": updated_seq,
         "view": view,

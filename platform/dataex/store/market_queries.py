@@ -262,4 +262,9 @@ async def licence(engine: AsyncEngine, licence_id: str) -> dict[str, Any] | None
 
 
 def _licence(row: Any) -> dict[str, Any]:
-    return {**row.view, "seq": row.granted_seq}
+    return {
+        **row.view,
+        "seq": row.granted_seq,
+        "platform_key_id": row.platform_key_id,
+        "platform_signature": row.platform_signature,
+    }

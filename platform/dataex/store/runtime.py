@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dataex.settings import Settings
@@ -41,6 +42,18 @@ async def prepare_database(settings: Settings) -> tuple[str, bool]:
     return url, has_role
 
 
+def _log_key(settings: Settings) -> Ed25519PrivateKey | None:
+    """The platform's log key, which signs licence documents; None before `dataex init`."""
+    from dataex.bootstrap import KeyPaths
+    from dataex.keyfiles import load_key
+
+    path = KeyPaths.of(settings).log
+    if not path.exists():
+        log.warning("no log key at %s: licences are recorded unsigned", path)
+        return None
+    return load_key(path)
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -61,6 +74,7 @@ async def open_runtime(settings: Settings) -> Runtime:
         max_batch=settings.batch_max_commands,
         notice_period=settings.notice_period,
         market_settings=MarketSettings(settings.maker_fee_bps, settings.taker_fee_bps),
+        licence_key=_log_key(settings),
     )
     try:
         await sequencer.start()

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -104,12 +105,14 @@ class Sequencer:
         clock: Callable[[], datetime] = _utcnow,
         notice_period: timedelta = timedelta(days=7),
         market_settings: MarketSettings | None = None,
+        licence_key: Ed25519PrivateKey | None = None,
     ) -> None:
         self.engine = engine
         self.max_batch = max_batch
         self.clock = clock
         self.notice_period = notice_period
         self.market_settings = market_settings or MarketSettings()
+        self.licence_key = licence_key  # the platform's log key: signs licence documents
         self.state = PlatformState(notice_period=notice_period)
         self.head = ChainHead(0, "")
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -274,7 +277,7 @@ class Sequencer:
             writes.insert_many(audit_entries, work.rows)
             for events, event_seq in work.events:
                 project(writes, events, event_seq)
-            queue_market_writes(writes, self.state.market, work.events, now)
+            queue_market_writes(writes, self.state.market, work.events, now, self.licence_key)
             async with self.engine.begin() as conn:
                 await writes.flush(conn)
                 await write_registry_views(conn, self.state.registry, work.events)
