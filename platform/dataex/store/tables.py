@@ -220,6 +220,7 @@ licences = Table(
     Column("status", String(10), nullable=False),
     Column("valid_until", DateTime(timezone=True), nullable=False),
     Column("document_hash", String(64), nullable=False),
+    # Migration 0004: the platform's signature over `view.document` (SPEC §11).
     Column("platform_key_id", String(64), nullable=True,
            comment="the log key that signed the document; null if none was set up"),
     Column("platform_signature", String(86), nullable=True),
