@@ -53,6 +53,8 @@ async def depth(engine: AsyncEngine, symbol: str, levels: int) -> dict[str, Any]
     o = orders.c
     result: dict[str, Any] = {"symbol": symbol}
     async with engine.connect() as conn:
+        # One snapshot for the seq and the levels, so `seq` is exactly what they show.
+        await conn.execution_options(isolation_level="REPEATABLE READ")
         seq = (await conn.execute(text("SELECT coalesce(max(seq), 0) FROM audit_entries")))
         result["seq"] = seq.scalar_one()
         for side, order in (("buy", desc(o.price)), ("sell", o.price)):
