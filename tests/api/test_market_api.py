@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from dataex.core.request_auth import AUTH_HEADER, sign_request
 from dataex.core.state import snapshot
 from dataex.settings import Settings
+from dataex.store import market_queries
 from dataex.store.runtime import Runtime
 from dataex.store.tables import ledger_postings, licences, orders, products, trades
 from tests.factories import Actor, encode
@@ -254,6 +256,11 @@ async def test_a_participant_reads_its_own_orders_balances_and_licences(api, wor
     assert len(held) == 1 and held[0]["document"]["licensee"] == alice.participant_id
     one = (await api.get(f"/v1/market/licences/{held[0]['document']['licence_id']}")).json()
     assert one["document_hash"] == held[0]["document_hash"] and one["status"] == "active"
+
+    later = datetime(2999, 1, 1, tzinfo=UTC)  # past the licence's 365 days
+    (aged,) = await market_queries.licence_list(world.runtime.engine, later,
+                                                licensee=alice.participant_id)
+    assert aged["status"] == "expired" and aged["document"] == held[0]["document"]
 
     fills = (await _signed_get(api, alice, "/v1/market/me/fills")).json()["fills"]
     assert [(x["side"], x["price"], x["fee"]) for x in fills] == [("buy", 50_000, 50)]

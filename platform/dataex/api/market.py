@@ -140,7 +140,7 @@ class MarketController(Controller):
 
     @get("/licences/{licence_id:str}", summary="One licence: its document, hash and status")
     async def licence(self, request: Request[Any, Any, Any], licence_id: FromPath[str]) -> Any:
-        found = await q.licence(runtime_from(request).engine, licence_id)
+        found = await q.licence(runtime_from(request).engine, licence_id, datetime.now(UTC))
         if found is None:
             raise NotFound(f"no licence {licence_id}")
         return found
@@ -227,6 +227,7 @@ class MarketController(Controller):
     ) -> Any:
         me = signed_participant(request)
         found = await q.licence_list(
-            runtime_from(request).engine, licensee=me, limit=limit, offset=offset
+            runtime_from(request).engine, datetime.now(UTC), licensee=me, limit=limit,
+            offset=offset,
         )
         return {"participant_id": me, "licences": found}

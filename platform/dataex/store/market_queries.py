@@ -243,8 +243,8 @@ async def own_balances(engine: AsyncEngine, who: str) -> dict[str, Any]:
 
 
 async def licence_list(
-    engine: AsyncEngine, *, licensee: str | None = None, symbol: str | None = None,
-    limit: int = 50, offset: int = 0,
+    engine: AsyncEngine, now: datetime, *, licensee: str | None = None,
+    symbol: str | None = None, limit: int = 50, offset: int = 0,
 ) -> list[dict[str, Any]]:
     query = select(licences).order_by(licences.c.granted_seq, licences.c.licence_id)
     if licensee is not None:
@@ -252,20 +252,25 @@ async def licence_list(
     if symbol is not None:
         query = query.where(licences.c.symbol == symbol)
     async with engine.connect() as conn:
-        return [_licence(r) for r in await conn.execute(query.limit(limit).offset(offset))]
+        return [
+            _licence(r, now) for r in await conn.execute(query.limit(limit).offset(offset))
+        ]
 
 
-async def licence(engine: AsyncEngine, licence_id: str) -> dict[str, Any] | None:
+async def licence(engine: AsyncEngine, licence_id: str, now: datetime) -> dict[str, Any] | None:
     async with engine.connect() as conn:
         row = (
             await conn.execute(select(licences).where(licences.c.licence_id == licence_id))
         ).first()
-    return None if row is None else _licence(row)
+    return None if row is None else _licence(row, now)
 
 
-def _licence(row: Any) -> dict[str, Any]:
+def _licence(row: Any, now: datetime) -> dict[str, Any]:
+    """Status `expired` is read from valid_until, like a certificate's."""
+    expired = row.status == "active" and row.valid_until <= now
     return {
         **row.view,
+        "status": "expired" if expired else row.status,
         "seq": row.granted_seq,
         "platform_key_id": row.platform_key_id,
         "platform_signature": row.platform_signature,
