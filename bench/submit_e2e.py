@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/submit_e2e.py [--documents 20000] [--connections 64]
+    .venv/bin/python bench/submit_e2e.py [--kind admissions|orders] [--documents 20000]
 
 It starts `dataex serve` on a fresh data directory (embedded PostgreSQL, or
 DATAEX_DATABASE_URL's server with a fresh database), pre-signs N participant
@@ -27,18 +27,21 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench._noop_app import sample_body  # noqa: E402
 
-from dataex.client import build_document  # noqa: E402
+from dataex.client import Client, build_document  # noqa: E402
 from dataex.core.encoding import b64url_encode  # noqa: E402
 from dataex.core.signing import public_key_bytes  # noqa: E402
+from dataex.core.timefmt import format_utc  # noqa: E402
 from dataex.keyfiles import load_key  # noqa: E402
 
 
@@ -99,7 +102,55 @@ def fresh_database_url(base: str, name: str) -> str:
     return make_url(base).set(database=name).render_as_string(hide_password=False)
 
 
-def run_dataex(n: int, connections: int, work: Path) -> dict:
+def _admissions(n: int, operator: Ed25519PrivateKey) -> list[bytes]:
+    """n participant admissions by the operator (writes two state rows each)."""
+    bodies = []
+    for i in range(n):
+        key = Ed25519PrivateKey.generate()
+        body = {"display_name": f"bench {i}", "legal_id": f"BENCH-{os.getpid()}-{i}",
+                "public_key": b64url_encode(public_key_bytes(key)), "roles": ["trader"]}
+        bodies.append(msgspec.json.encode(
+            build_document("dataex.participant.admit.v1", body, operator)))
+    return bodies
+
+
+def _orders(n: int, operator: Ed25519PrivateKey, client: Client) -> list[bytes]:
+    """n limit orders that cross in pairs (an issuer sells 1 unit, a buyer buys it).
+
+    Set up first through the API: the two participants, a token product, its
+    units and the buyer's cash. Each pair of orders settles one trade (DvP,
+    fees, postings) in the sequencer's batch.
+    """
+    issuer, buyer = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    ids = {}
+    for name, key, roles in (("issuer", issuer, ["issuer", "trader"]),
+                             ("buyer", buyer, ["trader"])):
+        body = {"display_name": name, "legal_id": f"BENCH-{name}-{os.getpid()}",
+                "public_key": b64url_encode(public_key_bytes(key)), "roles": roles}
+        receipt = client.submit(build_document("dataex.participant.admit.v1", body, operator))
+        ids[name] = receipt["events"][0]["participant_id"]
+    start = datetime.now(UTC)
+    client.submit(build_document("dataex.market.product.define_token.v1", {
+        "symbol": "BENCH-1M", "model_id": "bench", "unit_label": "1M tokens",
+        "valid_from": format_utc(start - timedelta(days=1)),
+        "valid_until": format_utc(start + timedelta(days=30)),
+        "tick_size": 1, "lot_size": 1, "min_price": 1, "max_price": 1_000_000}, issuer))
+    client.submit(build_document("dataex.market.product.approve.v1", {"symbol": "BENCH-1M"},
+                                 operator))
+    client.submit(build_document("dataex.market.mint.v1", {"symbol": "BENCH-1M",
+                                                           "quantity": n}, issuer))
+    client.submit(build_document("dataex.market.deposit.v1", {
+        "participant_id": ids["buyer"], "amount": 10**12}, operator))
+    bodies = []
+    for i in range(n):
+        key, side = (issuer, "sell") if i % 2 == 0 else (buyer, "buy")
+        bodies.append(msgspec.json.encode(build_document("dataex.market.order.place.v1", {
+            "client_order_ref": f"b{i}", "symbol": "BENCH-1M", "side": side,
+            "order_type": "limit", "price": 1000, "quantity": 1}, key)))
+    return bodies
+
+
+def run_dataex(n: int, connections: int, work: Path, kind: str) -> dict:
     port = free_port()
     env = {**os.environ, "DATAEX_DATA_DIR": str(work / "data"), "DATAEX_PORT": str(port)}
     if os.environ.get("DATAEX_DATABASE_URL"):
@@ -110,21 +161,12 @@ def run_dataex(n: int, connections: int, work: Path) -> dict:
     try:
         wait_ready(f"http://127.0.0.1:{port}/health/ready", server)
         operator = load_key(work / "data" / "keys" / "operator.pem")
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-        bodies = []
-        for i in range(n):
-            key = Ed25519PrivateKey.generate()
-            body = {"display_name": f"bench {i}", "legal_id": f"BENCH-{os.getpid()}-{i}",
-                    "public_key": b64url_encode(public_key_bytes(key)), "roles": ["trader"]}
-            bodies.append(msgspec.json.encode(
-                build_document("dataex.participant.admit.v1", body, operator)))
-        summary = load(port, "/v1/documents", bodies, connections, work)
-        with urllib.request.urlopen(
-            f"http://127.0.0.1:{port}/v1/audit/entries?limit=1", timeout=10
-        ) as r:
-            size = json.loads(r.read())["size"]
-        summary["log_entries_added"] = size - 1
+        with Client(f"http://127.0.0.1:{port}") as client:
+            bodies = _admissions(n, operator) if kind == "admissions" else _orders(
+                n, operator, client)
+            before = client.get("/v1/audit/entries", limit=1)["size"]
+            summary = load(port, "/v1/documents", bodies, connections, work)
+            summary["log_entries_added"] = client.get("/v1/audit/entries", limit=1)["size"] - before
         return summary
     finally:
         stop(server)
@@ -149,12 +191,14 @@ def main() -> int:
     parser.add_argument("--documents", type=int, default=20000)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--kind", choices=["admissions", "orders"], default="admissions",
+                        help="what the pre-signed documents are")
     args = parser.parse_args()
     rows: dict[str, list[dict]] = {"dataex": [], "noop": []}
     for round_no in range(args.rounds):
         with tempfile.TemporaryDirectory(prefix="dataex-bench-") as folder:
             work = Path(folder)
-            rows["dataex"].append(run_dataex(args.documents, args.connections, work))
+            rows["dataex"].append(run_dataex(args.documents, args.connections, work, args.kind))
             rows["noop"].append(run_noop(args.documents, args.connections, work))
         print(f"round {round_no + 1}: dataex {rows['dataex'][-1]}  noop {rows['noop'][-1]}",
               file=sys.stderr)
@@ -162,7 +206,7 @@ def main() -> int:
            for k, v in rows.items()}
     lost = [r for r in rows["dataex"] if r["statuses"].get("201", 0) != r["log_entries_added"]]
     print("| path | documents/s | p50 ms | p99 ms |\n|---|---:|---:|---:|")
-    print(f"| dataex POST /v1/documents (durable) | {med['dataex']['rate']:,.0f} | "
+    print(f"| dataex POST /v1/documents, {args.kind} (durable) | {med['dataex']['rate']:,.0f} | "
           f"{med['dataex']['p50_ms']} | {med['dataex']['p99_ms']} |")
     print(f"| no-op Litestar POST (granian) | {med['noop']['rate']:,.0f} | "
           f"{med['noop']['p50_ms']} | {med['noop']['p99_ms']} |")
