@@ -55,6 +55,16 @@ def print_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
+def sign_and_submit(server: str, key_path: Path, contract: str, body: dict[str, Any]) -> None:
+    """Sign `body` under `contract` with the key file and print the server's receipt."""
+    from dataex.client import Client, build_document
+    from dataex.keyfiles import load_key
+
+    envelope = build_document(contract, body, load_key(key_path))
+    with Client(server) as client:
+        print_json(client.submit(envelope))
+
+
 def friendly_errors(fn: F) -> F:
     """Turn expected failures into one clear line and a non-zero exit code."""
 

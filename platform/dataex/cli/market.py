@@ -14,8 +14,14 @@ from typing import Any, get_args
 
 import click
 
-from dataex.cli.common import friendly_errors, key_option, print_json, server_option
-from dataex.client import Client, build_document, new_nonce
+from dataex.cli.common import (
+    friendly_errors,
+    key_option,
+    print_json,
+    server_option,
+    sign_and_submit,
+)
+from dataex.client import Client, new_nonce
 from dataex.core.market_contracts import Delivery, Exclusivity, OrderType, StpMode
 from dataex.keyfiles import load_key
 
@@ -23,9 +29,7 @@ PREFIX = "dataex.market."
 
 
 def _submit(server: str, key_path: Path, action: str, body: dict[str, Any]) -> None:
-    envelope = build_document(f"{PREFIX}{action}.v1", body, load_key(key_path))
-    with Client(server) as client:
-        print_json(client.submit(envelope))
+    sign_and_submit(server, key_path, f"{PREFIX}{action}.v1", body)
 
 
 def _get(server: str, path: str, **params: Any) -> None:

@@ -25,9 +25,10 @@ from dataex.cli.common import (
     print_json,
     read_json_argument,
     server_option,
+    sign_and_submit,
 )
 from dataex.cli.fingerprint import compute_fingerprint
-from dataex.client import Client, build_document, build_registering_decision
+from dataex.client import Client, build_registering_decision
 from dataex.core.registry_contracts import (
     RIGHTS,
     Classification,
@@ -44,9 +45,7 @@ PREFIX = "dataex.registry."
 
 
 def _submit(server: str, key_path: Path, action: str, body: dict[str, Any]) -> None:
-    envelope = build_document(f"{PREFIX}{action}.v1", body, load_key(key_path))
-    with Client(server) as client:
-        print_json(client.submit(envelope))
+    sign_and_submit(server, key_path, f"{PREFIX}{action}.v1", body)
 
 
 def _apply(server: str, key_path: Path, application: dict[str, Any]) -> None:
