@@ -71,7 +71,7 @@ def licence_body(symbol: str, certificate_number: str, **changes: Any) -> dict[s
     return {
         "symbol": symbol,
         "certificate_number": certificate_number,
-        "licence_template_id": "standard-v1",
+        "licence_template_id": "standard@1",
         "terms": licence_terms(**changes.pop("terms", {})),
         "tick_size": 100,
         "lot_size": 1,

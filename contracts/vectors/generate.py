@@ -292,7 +292,7 @@ def _market_vectors() -> list[dict[str, Any]]:
         ("market-list-licence", "dataex.market.product.list_licence.v1",
          "The holder of DX-2026-000001 lists a data-licence product with its terms.",
          {"symbol": "TRAFFIC-LIC", "certificate_number": "DX-2026-000001",
-          "licence_template_id": "standard-v1", "terms": terms, "tick_size": 100,
+          "licence_template_id": "standard@1", "terms": terms, "tick_size": 100,
           "lot_size": 1, "min_price": 10000, "max_price": 10000000}),
         ("market-approve", "dataex.market.product.approve.v1",
          "The operator lists a pending product, setting its fees.",

@@ -240,7 +240,7 @@ async def seed_demo_market(runtime: Runtime, paths: KeyPaths, batch: int = 64) -
                  "sublicensable": False, "delivery": "api"}
         await act("alice", "product.list_licence", {
             "symbol": DEMO_LICENCE, "certificate_number": certificate,
-            "licence_template_id": "standard-v1", "terms": terms, "tick_size": 100,
+            "licence_template_id": "standard@1", "terms": terms, "tick_size": 100,
             "lot_size": 1, "min_price": 100_000, "max_price": 100_000_000})
         await act("operator", "product.approve", {"symbol": DEMO_LICENCE})
         await act("alice", "licence.issue", {"symbol": DEMO_LICENCE, "quantity": 20})

@@ -19,6 +19,7 @@ from dataex.core.audit import ChainFault, LoggedEntry, verify_chain
 from dataex.core.canonical import canonical_json
 from dataex.core.envelope import authenticate_signer, parse_envelope
 from dataex.core.errors import DomainError
+from dataex.core.licence_templates import template_from_json
 from dataex.core.state import PlatformState, apply
 from dataex.core.timefmt import parse_utc
 
@@ -71,9 +72,10 @@ class _Replay:
     def _adopt_settings(self, entry: dict[str, Any]) -> None:
         """Take the platform settings a command used from the effects the log recorded.
 
-        The notice period and the default fees are settings, not history; the
-        log records their effect (notice_ends_at; a new product's fees), which
-        is where a replay learns them. Everything else is recomputed.
+        The notice period, the default fees and the licence templates are
+        settings, not history; the log records their effect (notice_ends_at; a
+        new product's fees and its copy of its template), which is where a
+        replay learns them. Everything else is recomputed.
         """
         for event in entry.get("events") or []:
             kind = event.get("type")
@@ -84,6 +86,9 @@ class _Replay:
             elif kind == "product.defined":
                 self.state.market.default_maker_fee_bps = event["maker_fee_bps"]
                 self.state.market.default_taker_fee_bps = event["taker_fee_bps"]
+                if "data_licence" in event:  # the template the listing used, as it was then
+                    template = template_from_json(event["data_licence"]["licence_template"])
+                    self.state.market.licence_templates[template.ref] = template
 
 
 def parse_lines(lines: Iterable[str | bytes]) -> Iterator[LoggedEntry | ChainFault]:

@@ -71,6 +71,7 @@ from dataex.core.products import (
     UnknownProduct,
     product_view,
 )
+from dataex.licence_catalogue import load_catalogue
 from tests.unit.test_registry import BANK as PLEDGEE
 from tests.unit.test_registry import (
     NOW,
@@ -140,7 +141,7 @@ def licence_body(certificate: str, symbol: str = LICENCE, **changes: Any) -> dic
     return {
         "symbol": symbol,
         "certificate_number": certificate,
-        "licence_template_id": "standard-v1",
+        "licence_template_id": "standard@1",
         "terms": terms(),
         "tick_size": 100,
         "lot_size": 1,
@@ -155,7 +156,7 @@ class Floor:
 
     def __init__(self) -> None:
         self.desk = Desk()
-        self.market = Market()
+        self.market = Market(licence_templates=load_catalogue())
         self.events: Events = []
 
     @property
@@ -686,14 +687,47 @@ def test_a_pledged_certificate_can_be_neither_listed_nor_traded() -> None:
     )
 
 
-def test_licence_units_bought_become_signed_ready_licences() -> None:
+# standard@1 as committed in contracts/licences/. Editing a published template changes
+# this hash: publish a new version instead (products keep the copy they were listed with).
+STANDARD_1_HASH = "231c282ee42f76d4373c7a12b2bf43d0ca9694965e81ccc166d0e59f7993de8a"
+
+# The contract text of L000001 below, written out by hand from the template.
+EXPECTED_L000001_TEXT = f"""DATA LICENCE L000001
+
+Template standard@1, sha256 {STANDARD_1_HASH}
+Registry record R000002 on certificate DX-2026-000001
+
+1. Parties. {OWNER} (the Licensor) grants {ALICE} (the Licensee) a
+   licence of the data asset certified by registry certificate DX-2026-000001,
+   as traded in product {LICENCE}.
+2. Consideration. Trade T000001, unit 1 of 2, at 500.00 CNY per unit.
+3. Rights. The Licensee may exercise the processing_use right(s) over the data for
+   the purpose: model training
+4. Scope. the whole dataset, read only
+5. Term. From 2026-11-27T12:00:00.000000Z until 2027-11-27T12:00:00.000000Z (365 days from
+   the purchase, or the end of the licence it was sublicensed from if earlier).
+6. Territory. CN.
+7. Exclusivity. non-exclusive.
+8. Sublicensing. Sublicensable: no.
+9. Delivery. compute-in-place.
+
+Signed for the exchange by its log key; the document hash is SHA-256 of the
+RFC 8785 canonical JSON of this licence document."""
+
+
+def test_licence_units_bought_become_rendered_licences_recorded_in_the_registry() -> None:
     f = Floor()
     f.licence(units=5)
     f.deposit(ALICE, 1_000_000)
     f.place(OWNER, "sell", 50_000, 3, symbol=LICENCE)
     events = f.place(ALICE, "buy", 50_000, 2, symbol=LICENCE)
-    assert kinds(events) == ["order.accepted", "trade", "licence.granted", "licence.granted"]
+    assert kinds(events) == [
+        "order.accepted", "trade",
+        "licence.granted", "registration.licence_recorded",
+        "licence.granted", "registration.licence_recorded",
+    ]
     cert = f.market.products[LICENCE].details.certificate_number  # type: ignore[union-attr]
+    assert cert == "DX-2026-000001"
     granted = events[2]
     document = granted["document"]
     assert document == {
@@ -701,21 +735,56 @@ def test_licence_units_bought_become_signed_ready_licences() -> None:
         "licence_id": "L000001",
         "symbol": LICENCE,
         "certificate_number": cert,
-        "licence_template_id": "standard-v1",
+        "registration_id": "R000002",
+        "licence_template_id": "standard@1",
+        "licence_template_hash": STANDARD_1_HASH,
         "terms": terms(),
+        "rights": ["processing_use"],
         "licensor": OWNER,
         "licensee": ALICE,
         "trade_id": "T000001",
+        "unit": 1,
+        "quantity": 2,
         "price": 50_000,
         "granted_at": "2026-11-27T12:00:00.000000Z",
         "valid_until": "2027-11-27T12:00:00.000000Z",
         "parent_licence_id": None,
+        "text": EXPECTED_L000001_TEXT,
     }
-    assert granted["document_hash"] == hashlib.sha256(canonical_json(document)).hexdigest()
-    assert (granted["status"], events[3]["document"]["licence_id"]) == ("active", "L000002")
+    digest = hashlib.sha256(canonical_json(document)).hexdigest()
+    assert granted["document_hash"] == digest
+    assert (granted["status"], events[4]["document"]["licence_id"]) == ("active", "L000002")
+    assert events[4]["document"]["unit"] == 2
+    assert events[4]["document"]["registration_id"] == "R000003"
     assert f.units(ALICE, LICENCE) == (2, 0)
     lic = f.market.licences.by_id["L000001"]
     assert licence_document(lic) == document
+    # The registry holds a registered licence registration on the certificate, linked
+    # to the licence, the trade and the buyer, and it joined the certificate's history.
+    assert events[3] == {
+        "type": "registration.licence_recorded",
+        "registration_id": "R000002",
+        "kind": "licence",
+        "certificate_number": cert,
+        "applicant": OWNER,
+        "counterparty": ALICE,
+        "rights": ["processing_use"],
+        "market": {
+            "licence_id": "L000001",
+            "symbol": LICENCE,
+            "trade_id": "T000001",
+            "document_hash": digest,
+            "parent_licence_id": None,
+        },
+    }
+    registry = f.desk.registry
+    record = registry.registration_record("R000002")
+    assert (record["kind"], record["status"]) == ("licence", "registered")
+    assert record["applicant"] == OWNER
+    assert record["application"]["counterparty"] == ALICE
+    assert record["decision"]["decided_by"] == "platform:market"
+    assert record["market"]["licence_id"] == "L000001"
+    assert registry.certificates.by_number[cert].history[-2:] == ["R000002", "R000003"]
 
 
 def test_licences_that_are_not_sublicensable_cannot_be_resold() -> None:
@@ -737,11 +806,18 @@ def test_a_sublicensable_licence_resold_becomes_a_sublicence_that_never_outlasts
     f.now = NOW + timedelta(days=10)
     f.place(ALICE, "sell", 60_000, 1, symbol=LICENCE)
     events = f.place(BOB, "buy", 60_000, 1, symbol=LICENCE)
-    assert kinds(events) == ["order.accepted", "trade", "licence.ended", "licence.granted"]
+    assert kinds(events) == [
+        "order.accepted", "trade", "licence.ended", "licence.granted",
+        "registration.licence_recorded",
+    ]
     assert (events[2]["licence_id"], events[2]["status"]) == ("L000001", "resold")
     sub = events[3]["document"]
     assert (sub["licensor"], sub["licensee"], sub["parent_licence_id"]) == (ALICE, BOB, "L000001")
     assert sub["valid_until"] == "2026-12-27T12:00:00.000000Z"  # the parent's end, not +30 days
+    assert "This is a sublicence of L000001." in sub["text"]
+    # The sublicence is recorded too, by the reseller, naming its parent.
+    assert (events[4]["applicant"], events[4]["counterparty"]) == (ALICE, BOB)
+    assert events[4]["market"]["parent_licence_id"] == "L000001"
 
     # Sold back to the product's issuer: the licence ends and no new one is made.
     f.place(OWNER, "buy", 50_000, 1, symbol=LICENCE)

@@ -44,10 +44,13 @@ from dataex.core.products import (
     units_tradable,
     validate_order,
 )
+from dataex.licence_catalogue import load_catalogue
 
 FROM = datetime(2026, 1, 1, tzinfo=UTC)
 UNTIL = datetime(2027, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+STANDARD = load_catalogue()["standard@1"]
 
 
 def token(**changes: Any) -> Product:
@@ -93,7 +96,7 @@ def licence(**changes: Any) -> Product:
         max_price=1_000_000,
         maker_fee_bps=0,
         taker_fee_bps=30,
-        details=DataLicenceDetails("DX-2026-000001", "standard-v1", terms()),
+        details=DataLicenceDetails("DX-2026-000001", STANDARD, terms()),
         status=LISTED,
     )
     fields.update(changes)
@@ -294,7 +297,7 @@ def test_a_licence_that_is_not_sublicensable_is_sold_by_its_issuer_only() -> Non
     with pytest.raises(ResaleNotAllowed) as caught:
         check_may_sell(closed, "P000099")
     assert caught.value.slug == "resale-not-sublicensable"
-    open_ = licence(details=DataLicenceDetails("DX-1", "standard-v1", terms(sublicensable=True)))
+    open_ = licence(details=DataLicenceDetails("DX-1", STANDARD, terms(sublicensable=True)))
     check_may_sell(open_, "P000099")
     check_may_sell(token(), "P000099")
 
@@ -353,7 +356,7 @@ def test_invalid_details_are_refused() -> None:
         with pytest.raises(InvalidProduct):
             terms(**changes)
     with pytest.raises(InvalidProduct):
-        DataLicenceDetails("", "standard-v1", terms())
+        DataLicenceDetails("", STANDARD, terms())
     with pytest.raises(InvalidProduct):
         licence(kind=TOKEN)
 

@@ -133,7 +133,7 @@ def define_token(symbol: str, key_path: Path, server: str, **fields: Any) -> Non
 @product.command("list-licence")
 @click.argument("symbol")
 @click.option("--certificate", "certificate_number", required=True)
-@click.option("--template", "licence_template_id", default="standard-v1", show_default=True)
+@click.option("--template", "licence_template_id", default="standard@1", show_default=True)
 @click.option("--purpose", required=True)
 @click.option("--scope", required=True)
 @click.option("--duration-days", type=int, required=True)

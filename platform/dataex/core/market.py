@@ -30,6 +30,7 @@ from typing import Any
 from dataex.core import market_orders, market_products
 from dataex.core.errors import NotFound
 from dataex.core.ledger import ISSUANCE, Ledger, hold_mismatches, invariant_violations
+from dataex.core.licence_templates import LicenceTemplate
 from dataex.core.market_contracts import (
     APPROVE,
     CANCEL,
@@ -113,6 +114,9 @@ class Market:
     # Settings, not history: the store sets them from DATAEX_MAKER/TAKER_FEE_BPS.
     default_maker_fee_bps: int = 5
     default_taker_fee_bps: int = 10
+    # A setting too: the licence templates a listing may name, {id@version: template}
+    # (dataex.licence_catalogue loads contracts/licences/). Products keep their own copy.
+    licence_templates: dict[str, LicenceTemplate] = field(default_factory=dict)
 
     # ---- cash ----------------------------------------------------------------------
 
@@ -224,6 +228,7 @@ class Market:
         counters: dict[str, int],
         default_maker_fee_bps: int = 5,
         default_taker_fee_bps: int = 10,
+        licence_templates: dict[str, LicenceTemplate] | None = None,
     ) -> Market:
         """Rebuild from stored records: product views, every movement's postings in log
         order, open order views, licence views and the id counters (snapshot()["counters"])."""
@@ -232,6 +237,7 @@ class Market:
             trade_seq=counters["trades"],
             default_maker_fee_bps=default_maker_fee_bps,
             default_taker_fee_bps=default_taker_fee_bps,
+            licence_templates=dict(licence_templates or {}),
         )
         market.licences = LicenceBook.restore(licences, counters["licences"])
         for view in products:

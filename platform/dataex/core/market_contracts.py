@@ -51,9 +51,12 @@ ClientOrderRef = Annotated[
 TemplateId = Annotated[
     str,
     Meta(
-        pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$(?!\n)",
-        description="a licence template in contracts/licences/, e.g. standard-v1",
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,47}@[1-9][0-9]{0,5}$(?!\n)",
+        description="a licence template id@version in contracts/licences/, e.g. standard@1",
     ),
+]
+Sha256Hex = Annotated[
+    str, Meta(pattern=r"^[0-9a-f]{64}$(?!\n)", description="SHA-256, lowercase hex")
 ]
 Side = Literal["buy", "sell"]
 OrderType = Literal["limit", "market", "ioc", "fok", "post_only"]
@@ -116,6 +119,8 @@ class ListLicenceProduct(Body, frozen=True):
     lot_size: Units
     min_price: Fen
     max_price: Fen
+    # The template hash the lister read: the listing is refused if the template changed.
+    licence_template_hash: Sha256Hex | None = None
 
 
 class ApproveProduct(Body, frozen=True):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from dataex.core.licence_templates import LicenceTemplate, render
 from dataex.core.market_errors import LicencesExpired
 from dataex.core.market_records import (
     ACTIVE,
@@ -31,6 +32,8 @@ from dataex.core.market_records import (
     serial,
 )
 from dataex.core.products import DataLicenceDetails, Product
+from dataex.core.registry import Registry
+from dataex.core.timefmt import format_utc
 
 Event = dict[str, Any]
 
@@ -95,12 +98,17 @@ class LicenceBook:
         buyer: str,
         seller: str,
         now: datetime,
+        registry: Registry,
     ) -> list[Event]:
-        """The licence changes one settled trade of ``quantity`` units makes."""
+        """The licence changes one settled trade of ``quantity`` units makes.
+
+        Each new licence is rendered from the product's template copy, and recorded
+        as a licence registration on the product's certificate in ``registry``.
+        """
         details = product.details
         assert isinstance(details, DataLicenceDetails)
         events: list[Event] = []
-        for _ in range(quantity):
+        for unit in range(1, quantity + 1):
             parent = None
             if seller != product.issuer:
                 parent = self._end_one(product.symbol, seller, trade_id, buyer == product.issuer)
@@ -122,19 +130,41 @@ class LicenceBook:
                 licence_id=f"L{self.seq:06d}",
                 symbol=product.symbol,
                 certificate_number=details.certificate_number,
-                licence_template_id=details.licence_template_id,
+                registration_id=registry.next_registration_id(),
+                licence_template_id=details.template.ref,
+                licence_template_hash=details.template.hash,
                 terms=details.terms,
+                rights=details.template.rights,
                 licensor=seller,
                 licensee=buyer,
                 trade_id=trade_id,
+                unit=unit,
+                quantity=quantity,
                 price=price,
                 granted_at=now,
                 valid_until=until,
                 parent_licence_id=None if parent is None else parent.licence_id,
             )
+            lic.text = render_text(details.template, lic)
             self.by_id[lic.licence_id] = lic
             self.active.setdefault((product.symbol, buyer), []).append(lic.licence_id)
-            events.append({"type": "licence.granted", **licence_view(lic)})
+            view = licence_view(lic)
+            events.append({"type": "licence.granted", **view})
+            events += registry.record_market_licence(
+                certificate_number=lic.certificate_number,
+                licensor=seller,
+                licensee=buyer,
+                rights=lic.rights,
+                term_days=details.terms.duration_days,
+                now=now,
+                market={
+                    "licence_id": lic.licence_id,
+                    "symbol": lic.symbol,
+                    "trade_id": trade_id,
+                    "document_hash": view["document_hash"],
+                    "parent_licence_id": lic.parent_licence_id,
+                },
+            )
         return events
 
     def _end_one(self, symbol: str, holder: str, trade_id: str, returned: bool) -> LicenceRecord:
@@ -154,3 +184,47 @@ class LicenceBook:
             lid: licence_view(lic)
             for lid, lic in sorted(self.by_id.items(), key=lambda i: serial(i[0]))
         }
+
+
+def format_fen(amount: int) -> str:
+    """2000000 → "20,000.00 CNY": the contract text's money, exact (integers only)."""
+    return f"{amount // 100:,}.{amount % 100:02d} CNY"
+
+
+def render_text(template: LicenceTemplate, lic: LicenceRecord) -> str:
+    """The licence's contract text: the template with this licence's facts.
+
+    Every value comes from the licence record (the trade, the product's terms,
+    the log time), never from a clock, so a replay renders the same bytes.
+    """
+    terms = lic.terms
+    parent = lic.parent_licence_id
+    return render(
+        template,
+        {
+            "licence_id": lic.licence_id,
+            "template_ref": lic.licence_template_id,
+            "template_hash": lic.licence_template_hash,
+            "registration_id": lic.registration_id,
+            "certificate_number": lic.certificate_number,
+            "symbol": lic.symbol,
+            "licensor": lic.licensor,
+            "licensee": lic.licensee,
+            "trade_id": lic.trade_id,
+            "unit": str(lic.unit),
+            "quantity": str(lic.quantity),
+            "price": f"{format_fen(lic.price)} per unit",
+            "rights": ", ".join(lic.rights),
+            "granted_at": format_utc(lic.granted_at),
+            "valid_from": format_utc(lic.granted_at),
+            "valid_until": format_utc(lic.valid_until),
+            "purpose": terms.purpose,
+            "scope": terms.scope,
+            "duration_days": str(terms.duration_days),
+            "territory": terms.territory,
+            "exclusivity": terms.exclusivity.replace("_", "-"),
+            "sublicensable": "yes" if terms.sublicensable else "no",
+            "delivery": terms.delivery.replace("_", "-"),
+            "parent_clause": "" if parent is None else f" This is a sublicence of {parent}.",
+        },
+    )

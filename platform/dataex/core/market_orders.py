@@ -284,6 +284,13 @@ def _settle(
     ]
     if isinstance(product.details, DataLicenceDetails):
         events += market.licences.grant(
-            product, trade_id, price, quantity, buy.owner, sell.owner, actor.now
+            product,
+            trade_id,
+            price,
+            quantity,
+            buy.owner,
+            sell.owner,
+            actor.now,
+            actor.require_registry(),
         )
     return events

@@ -16,6 +16,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from dataex.core import market_orders, products
+from dataex.core.licence_templates import (
+    LicenceTemplateChanged,
+    check_terms_fit,
+    find_template,
+)
 from dataex.core.market_contracts import (
     ApproveProduct,
     DefineTokenProduct,
@@ -58,13 +63,24 @@ def define_token(market: Market, actor: Actor, body: DefineTokenProduct) -> list
 
 
 def list_licence(market: Market, actor: Actor, body: ListLicenceProduct) -> list[Event]:
-    """Fees are the platform's defaults; the operator may set others when approving."""
-    _check_listing(actor, body.certificate_number)
-    details = DataLicenceDetails(
-        body.certificate_number,
-        body.licence_template_id,
-        LicenceTerms(**msgspec.structs.asdict(body.terms)),
-    )
+    """Fees are the platform's defaults; the operator may set others when approving.
+
+    The template must be in the platform's catalogue (and, when the listing pins
+    ``licence_template_hash``, still have that hash); the terms must fit it, and
+    the certificate must carry the rights its licences grant. The product keeps
+    a copy of the template: its licences are rendered from that copy.
+    """
+    template = find_template(market.licence_templates, body.licence_template_id)
+    if body.licence_template_hash is not None and body.licence_template_hash != template.hash:
+        raise LicenceTemplateChanged(
+            f"{template.ref} now has hash {template.hash}, not {body.licence_template_hash}",
+            template=template.ref,
+            hash=template.hash,
+        )
+    terms = LicenceTerms(**msgspec.structs.asdict(body.terms))
+    check_terms_fit(template, terms)
+    _check_listing(actor, body.certificate_number, template.rights)
+    details = DataLicenceDetails(body.certificate_number, template, terms)
     return _add(market, actor, body, DATA_LICENCE, details, None, None)
 
 
@@ -112,7 +128,7 @@ def delist(market: Market, actor: Actor, body: DelistProduct) -> list[Event]:
     return events
 
 
-def _check_listing(actor: Actor, number: str) -> None:
+def _check_listing(actor: Actor, number: str, granted: tuple[str, ...]) -> None:
     registry = actor.require_registry()
     why = registry.why_not_listable(number, actor.now)
     if why is not None:
@@ -123,6 +139,12 @@ def _check_listing(actor: Actor, number: str) -> None:
     if PRODUCT_OPERATION not in cert.rights:
         raise ListingRefused(
             f"{number} does not carry the {PRODUCT_OPERATION} right", certificate=number
+        )
+    missing = sorted(set(granted) - set(cert.rights))
+    if missing:
+        raise ListingRefused(
+            f"the template's licences grant {sorted(granted)}; {number} does not carry {missing}",
+            certificate=number,
         )
 
 

@@ -17,6 +17,7 @@ from typing import Any, Final
 from dataex.core.canonical import canonical_json
 from dataex.core.fees import buy_hold
 from dataex.core.ledger import CASH
+from dataex.core.licence_templates import template_from_json
 from dataex.core.matching import BUY
 from dataex.core.products import (
     DataLicenceDetails,
@@ -109,35 +110,47 @@ class LicenceRecord:
     licence_id: str
     symbol: str
     certificate_number: str
-    licence_template_id: str
+    registration_id: str  # its licence registration in the registry (core/registry.py)
+    licence_template_id: str  # the template's id@version
+    licence_template_hash: str  # the hash of the product's copy it was rendered from
     terms: LicenceTerms
+    rights: tuple[str, ...]  # what the template grants
     licensor: str  # the seller: the product's issuer, or a licensee reselling (sublicence)
     licensee: str
     trade_id: str
+    unit: int  # which unit of the trade, 1..quantity
+    quantity: int  # units in the trade
     price: int
     granted_at: datetime
     valid_until: datetime
     parent_licence_id: str | None = None
+    text: str = ""  # the template rendered with the facts above (market_licences.render_text)
     status: str = ACTIVE
     ended_by_trade: str | None = None
 
 
 def licence_document(lic: LicenceRecord) -> dict[str, Any]:
-    """What the platform signs for a licence: the template's terms with the trade's facts."""
+    """What the platform signs for a licence: the trade's facts and the rendered contract text."""
     return {
         "type": LICENCE_DOCUMENT_TYPE,
         "licence_id": lic.licence_id,
         "symbol": lic.symbol,
         "certificate_number": lic.certificate_number,
+        "registration_id": lic.registration_id,
         "licence_template_id": lic.licence_template_id,
+        "licence_template_hash": lic.licence_template_hash,
         "terms": terms_view(lic.terms),
+        "rights": list(lic.rights),
         "licensor": lic.licensor,
         "licensee": lic.licensee,
         "trade_id": lic.trade_id,
+        "unit": lic.unit,
+        "quantity": lic.quantity,
         "price": lic.price,
         "granted_at": format_utc(lic.granted_at),
         "valid_until": format_utc(lic.valid_until),
         "parent_licence_id": lic.parent_licence_id,
+        "text": lic.text,
     }
 
 
@@ -163,15 +176,21 @@ def licence_from_view(view: dict[str, Any]) -> LicenceRecord:
         licence_id=d["licence_id"],
         symbol=d["symbol"],
         certificate_number=d["certificate_number"],
+        registration_id=d["registration_id"],
         licence_template_id=d["licence_template_id"],
+        licence_template_hash=d["licence_template_hash"],
         terms=LicenceTerms(**d["terms"]),
+        rights=tuple(d["rights"]),
         licensor=d["licensor"],
         licensee=d["licensee"],
         trade_id=d["trade_id"],
+        unit=d["unit"],
+        quantity=d["quantity"],
         price=d["price"],
         granted_at=parse_utc(d["granted_at"]),
         valid_until=parse_utc(d["valid_until"]),
         parent_licence_id=d["parent_licence_id"],
+        text=d["text"],
         status=view["status"],
         ended_by_trade=view["ended_by_trade"],
     )
@@ -187,8 +206,9 @@ def product_from_view(view: dict[str, Any]) -> Product:
         )
     else:
         d = view["data_licence"]
-        details = DataLicenceDetails(
-            d["certificate_number"], d["licence_template_id"], LicenceTerms(**d["terms"])
-        )
+        template = template_from_json(d["licence_template"])
+        if template.hash != d["licence_template_hash"]:
+            raise ValueError(f"{view['symbol']}: its template copy does not match its hash")
+        details = DataLicenceDetails(d["certificate_number"], template, LicenceTerms(**d["terms"]))
     fields = {k: v for k, v in view.items() if k not in ("token", "data_licence")}
     return Product(**fields, details=details)

@@ -30,6 +30,12 @@ from typing import Any, Final
 from dataex.core.errors import DomainError
 from dataex.core.fees import MAX_FEE_BPS
 from dataex.core.ledger import CASH
+from dataex.core.licence_templates import (
+    DELIVERIES,
+    EXCLUSIVITIES,
+    LicenceTemplate,
+    template_document,
+)
 from dataex.core.matching import BUY, ORDER_TYPES, SELL, InvalidOrder
 from dataex.core.timefmt import format_utc
 
@@ -64,9 +70,6 @@ ACTION_ROLES: Final[dict[str, frozenset[str]]] = {
     DELIST: frozenset({"operator"}),
 }
 
-# Chinese licensing practice: exclusive (独占), sole (排他: licensor may still use), ordinary.
-EXCLUSIVITIES: Final = frozenset({"exclusive", "sole", "non_exclusive"})
-DELIVERIES: Final = frozenset({"file", "api", "compute_in_place"})
 
 SYMBOL_PATTERN: Final = re.compile(r"[A-Z][A-Z0-9._-]{1,31}")
 
@@ -207,17 +210,27 @@ class LicenceTerms:
 
 @dataclass(frozen=True, slots=True)
 class DataLicenceDetails:
-    """A data-licence product: licences of a certified data asset, under a template's terms."""
+    """A data-licence product: licences of a certified data asset, under a template's terms.
+
+    ``template`` is the product's own copy of its licence template, taken when it
+    was listed (core/licence_templates.py): every licence is rendered from it.
+    """
 
     certificate_number: str
-    licence_template_id: str
+    template: LicenceTemplate
     terms: LicenceTerms
 
     def __post_init__(self) -> None:
         _text("certificate_number", self.certificate_number)
-        _text("licence_template_id", self.licence_template_id)
+        if not isinstance(self.template, LicenceTemplate):
+            raise InvalidProduct("template must be a LicenceTemplate")
         if not isinstance(self.terms, LicenceTerms):
             raise InvalidProduct("terms must be LicenceTerms")
+
+    @property
+    def licence_template_id(self) -> str:
+        """The template's id@version."""
+        return self.template.ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,7 +397,9 @@ def product_view(product: Product) -> dict[str, Any]:
         t = details.terms
         view["data_licence"] = {
             "certificate_number": details.certificate_number,
-            "licence_template_id": details.licence_template_id,
+            "licence_template_id": details.template.ref,
+            "licence_template_hash": details.template.hash,
+            "licence_template": template_document(details.template),
             "terms": {
                 "purpose": t.purpose,
                 "scope": t.scope,

@@ -34,6 +34,7 @@ from dataex.core.registry_contracts import (
     DecideRegistration,
     FileObjection,
     InitialApplication,
+    LicenceApplication,
     OpenNotice,
     Register,
     TakeForReview,
@@ -61,6 +62,9 @@ from dataex.core.registry_records import (
     registration_view,
 )
 from dataex.core.timefmt import format_utc
+
+# Who "decides" a licence registration a market trade records: the platform, not a registrar.
+MARKET_RECORDER = "platform:market"
 
 
 @dataclass
@@ -111,7 +115,7 @@ class Registry:
             if asset is not None
             else []
         )
-        rid = f"R{len(self.registrations) + 1:06d}"
+        rid = self.next_registration_id()
         status = "awaiting_acceptance" if isinstance(app, TransferApplication) else "submitted"
         self.registrations[rid] = Registration(
             rid, participant_id, app, now, status, conflicts=conflicts
@@ -339,6 +343,63 @@ class Registry:
         reg = self._get(registration_id)
         self._check_decidable(registrar, reg, now, rejecting=False)
         return [certificate_document(c) for c in self._plan(reg, registrar, now, decided_at)]
+
+    # ---- licences made by the market -------------------------------------------------
+
+    def next_registration_id(self) -> str:
+        return f"R{len(self.registrations) + 1:06d}"
+
+    def record_market_licence(
+        self,
+        *,
+        certificate_number: str,
+        licensor: str,
+        licensee: str,
+        rights: tuple[str, ...],
+        term_days: int,
+        now: datetime,
+        market: dict[str, Any],
+    ) -> list[Event]:
+        """Record a licence a market trade made as a registered licence registration.
+
+        No review or notice: the market checked the certificate when the product was
+        listed and again at the fill (Market.check_certificate), and the platform signs
+        the licence document. The registration joins the certificate's history, so
+        the registry's history, search and registration views show it; the
+        certificate's registrar-signed document is left as it is (its `licences`
+        are the registrar's). Called by the fill, in the same command, so a replay
+        records the same registration with the same id.
+        """
+        cert = self.certificates.get(certificate_number)
+        rid = self.next_registration_id()
+        application = LicenceApplication(
+            certificate_number=certificate_number,
+            counterparty=licensee,
+            rights=rights,  # type: ignore[arg-type]  # the template's rights, checked at load
+            term_days=term_days,
+        )
+        self.registrations[rid] = Registration(
+            rid,
+            licensor,
+            application,
+            now,
+            "registered",
+            decision=decision_record("register", MARKET_RECORDER, now, None, None),
+            market=dict(market),
+        )
+        cert.history.append(rid)
+        return [
+            {
+                "type": "registration.licence_recorded",
+                "registration_id": rid,
+                "kind": "licence",
+                "certificate_number": certificate_number,
+                "applicant": licensor,
+                "counterparty": licensee,
+                "rights": list(rights),
+                "market": dict(market),
+            }
+        ]
 
     # ---- queries ---------------------------------------------------------------------
 

@@ -55,6 +55,9 @@ class Registration:
     notice_ends_at: datetime | None = None
     decision: dict[str, Any] | None = None
     issued_certificate: str | None = None
+    # A licence made by a market trade (Registry.record_market_licence): its licence id,
+    # trade, product, document hash and parent licence. None for every filed registration.
+    market: dict[str, Any] | None = None
 
     @property
     def kind(self) -> str:
@@ -91,7 +94,7 @@ def _time(moment: datetime | None) -> str | None:
 
 
 def registration_view(reg: Registration) -> dict[str, Any]:
-    return {
+    view = {
         "kind": reg.kind,
         "applicant": reg.applicant,
         "application": plain_json(reg.application),
@@ -106,6 +109,9 @@ def registration_view(reg: Registration) -> dict[str, Any]:
         "decision": None if reg.decision is None else dict(reg.decision),
         "issued_certificate": reg.issued_certificate,
     }
+    if reg.market is not None:  # only market licences carry the key: older views are unchanged
+        view["market"] = dict(reg.market)
+    return view
 
 
 def objection_view(o: Objection) -> dict[str, Any]:
@@ -142,6 +148,7 @@ def registration_from_view(registration_id: str, view: dict[str, Any]) -> Regist
         notice_ends_at=_moment(view["notice_ends_at"]),
         decision=None if view["decision"] is None else dict(view["decision"]),
         issued_certificate=view["issued_certificate"],
+        market=None if view.get("market") is None else dict(view["market"]),
     )
 
 

@@ -12,7 +12,7 @@ before and after.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import groupby
 from typing import Any
@@ -21,10 +21,12 @@ from sqlalchemy import BigInteger, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dataex.core.audit import GENESIS_PREV_HASH
+from dataex.core.licence_templates import LicenceTemplate
 from dataex.core.market import Market
 from dataex.core.participants import KeyRecord, Participant, Participants
 from dataex.core.registry import Registry
 from dataex.core.state import PlatformState
+from dataex.licence_catalogue import load_catalogue
 from dataex.store.ledger_check import order_view_of_row
 from dataex.store.tables import (
     audit_entries,
@@ -42,10 +44,12 @@ from dataex.store.tables import (
 
 @dataclass(frozen=True)
 class MarketSettings:
-    """Settings of the market, not history (DATAEX_MAKER_FEE_BPS, DATAEX_TAKER_FEE_BPS)."""
+    """Settings of the market, not history (DATAEX_MAKER_FEE_BPS, DATAEX_TAKER_FEE_BPS,
+    and the licence templates of contracts/licences/ a listing may name)."""
 
     default_maker_fee_bps: int = 5
     default_taker_fee_bps: int = 10
+    licence_templates: dict[str, LicenceTemplate] = field(default_factory=load_catalogue)
 
 
 @dataclass
@@ -135,6 +139,7 @@ async def load_market(conn: AsyncConnection, settings: MarketSettings) -> Market
         },
         default_maker_fee_bps=settings.default_maker_fee_bps,
         default_taker_fee_bps=settings.default_taker_fee_bps,
+        licence_templates=settings.licence_templates,
     )
 
 
