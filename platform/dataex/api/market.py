@@ -22,10 +22,13 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from dataex.api.state import runtime_from
+from dataex.core.encoding import b64url_encode
 from dataex.core.errors import NotFound, SchemaViolation
+from dataex.core.licence_templates import LicenceTemplate, template_document
 from dataex.core.products import KINDS as PRODUCT_KINDS
 from dataex.core.products import STATUSES as PRODUCT_STATUSES
 from dataex.core.request_auth import AUTH_HEADER, authenticate_request
+from dataex.core.signing import key_id, public_key_bytes
 from dataex.store import market_queries as q
 from dataex.store.market_projection import CANCELLED, EXPIRED, FILLED, OPEN
 
@@ -62,6 +65,10 @@ def signed_participant(request: Request[Any, Any, Any], body: bytes = b"") -> st
         now=int(time.time()),
         max_skew_seconds=int(runtime.settings.max_clock_skew.total_seconds()),
     )
+
+
+def _template(template: LicenceTemplate) -> dict[str, Any]:
+    return {"ref": template.ref, "hash": template.hash, "template": template_document(template)}
 
 
 class MarketController(Controller):
@@ -138,12 +145,56 @@ class MarketController(Controller):
         found = await q.candles(runtime_from(request).engine, symbol, step, limit)
         return {"symbol": symbol, "interval": interval, "candles": found}
 
-    @get("/licences/{licence_id:str}", summary="One licence: its document, hash and status")
+    @get(
+        "/licences/{licence_id:str}",
+        summary="One licence: its rendered document, hash, platform signature and links",
+        description=(
+            "`document` is what the platform signed (contracts/SPEC.md section 11), with "
+            "the contract `text` rendered from the product's licence template; "
+            "`platform_public_key` is the key named by `platform_key_id` (whose id is its "
+            "hash, so a client that pins the id needs nothing else). `links` point to the "
+            "certificate, the licence registration in the registry and the log entry. "
+            "`dataex licence verify ID` checks all of it."
+        ),
+    )
     async def licence(self, request: Request[Any, Any, Any], licence_id: FromPath[str]) -> Any:
-        found = await q.licence(runtime_from(request).engine, licence_id, datetime.now(UTC))
+        runtime = runtime_from(request)
+        found = await q.licence(runtime.engine, licence_id, datetime.now(UTC))
         if found is None:
             raise NotFound(f"no licence {licence_id}")
-        return found
+        key = runtime.sequencer.licence_key
+        public = None if key is None else public_key_bytes(key)
+        document = found["document"]
+        return {
+            **found,
+            "platform_public_key": b64url_encode(public)
+            if public is not None and key_id(public) == found["platform_key_id"]
+            else None,
+            "links": {
+                "certificate": f"/v1/registry/certificates/{document['certificate_number']}",
+                "registration": f"/v1/registry/registrations/{document['registration_id']}",
+                "log_entry": f"/v1/audit/entries/{found['seq']}",
+                "product": f"/v1/market/products/{document['symbol']}",
+            },
+        }
+
+    @get("/licence-templates", summary="The licence templates a data-licence listing may name")
+    async def licence_templates(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        catalogue = runtime_from(request).sequencer.state.market.licence_templates
+        return {"templates": [_template(t) for _, t in sorted(catalogue.items())]}
+
+    @get(
+        "/licence-templates/{ref:str}",
+        summary="One licence template (id@version): its terms schema, body and hash",
+    )
+    async def licence_template(
+        self, request: Request[Any, Any, Any], ref: FromPath[str]
+    ) -> dict[str, Any]:
+        catalogue = runtime_from(request).sequencer.state.market.licence_templates
+        template = catalogue.get(ref)
+        if template is None:
+            raise NotFound(f"no licence template {ref}; the platform offers {sorted(catalogue)}")
+        return _template(template)
 
     @get(
         "/stream",

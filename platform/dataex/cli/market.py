@@ -133,7 +133,10 @@ def define_token(symbol: str, key_path: Path, server: str, **fields: Any) -> Non
 @product.command("list-licence")
 @click.argument("symbol")
 @click.option("--certificate", "certificate_number", required=True)
-@click.option("--template", "licence_template_id", default="standard@1", show_default=True)
+@click.option("--template", "licence_template_id", default="standard@1", show_default=True,
+              help="A licence template id@version (`dataex licence templates`).")
+@click.option("--template-hash", "licence_template_hash", default=None,
+              help="The template hash you read: refused if the template has changed since.")
 @click.option("--purpose", required=True)
 @click.option("--scope", required=True)
 @click.option("--duration-days", type=int, required=True)
@@ -147,15 +150,16 @@ def define_token(symbol: str, key_path: Path, server: str, **fields: Any) -> Non
 @server_option
 @friendly_errors
 def list_licence(symbol: str, certificate_number: str, licence_template_id: str,
-                 key_path: Path, server: str, tick_size: int, lot_size: int, min_price: int,
-                 max_price: int, **terms: Any) -> None:
+                 licence_template_hash: str | None, key_path: Path, server: str,
+                 tick_size: int, lot_size: int, min_price: int, max_price: int,
+                 **terms: Any) -> None:
     """Certificate holder: list a data-licence product of your certificate."""
-    body = {
+    body = _optional({
         "symbol": symbol, "certificate_number": certificate_number,
         "licence_template_id": licence_template_id, "terms": terms,
         "tick_size": tick_size, "lot_size": lot_size,
         "min_price": min_price, "max_price": max_price,
-    }
+    }, licence_template_hash=licence_template_hash)
     _submit(server, key_path, "product.list_licence", body)
 
 
@@ -167,6 +171,15 @@ def list_licence(symbol: str, certificate_number: str, licence_template_id: str,
 def list_products(status: str | None, kind: str | None, server: str) -> None:
     """Every product with its rules, fees and status."""
     _get(server, "/v1/market/products", status=status, kind=kind)
+
+
+@product.command("show")
+@click.argument("symbol")
+@server_option
+@friendly_errors
+def show_product(symbol: str, server: str) -> None:
+    """One product: rules, fees, status; a data licence's terms and template copy."""
+    _get(server, f"/v1/market/products/{symbol}")
 
 
 @product.command()

@@ -1,0 +1,95 @@
+"""`dataex licence ...`: read, save and verify the licences market trades make.
+
+A licence is public (its id, parties and contract text are on the log), so no
+key is needed: `show` prints the licence answer (save it with --json > FILE),
+`verify` checks it (licence_check.py) and exits 2 on a fault, and `templates`
+lists the licence templates a data-licence product may name.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from dataex.cli.common import EXIT_REFUSED, friendly_errors, print_json, server_option
+from dataex.client import Client
+from dataex.licence_check import check_licence
+
+
+@click.group()
+def licence() -> None:
+    """Market licences: show, verify; the licence templates."""
+
+
+@licence.command()
+@click.argument("licence_id")
+@click.option("--json", "as_json", is_flag=True, help="The whole answer (for verify --file).")
+@server_option
+@friendly_errors
+def show(licence_id: str, as_json: bool, server: str) -> None:
+    """LICENCE_ID's contract text and links (--json: document, hash, signature, links)."""
+    with Client(server) as client:
+        claim = client.get(f"/v1/market/licences/{licence_id}")
+    if as_json:
+        print_json(claim)
+        return
+    d = claim["document"]
+    click.echo(d["text"])
+    click.echo("")
+    click.echo(f"status:        {claim['status']}")
+    click.echo(f"document hash: {claim['document_hash']}")
+    click.echo(f"signed by:     {claim['platform_key_id']}")
+    click.echo(f"certificate:   {d['certificate_number']}")
+    click.echo(f"registry:      {d['registration_id']}")
+    click.echo(f"trade:         {d['trade_id']}   log entry: {claim['seq']}")
+
+
+@licence.command()
+@click.argument("licence_id")
+@click.option("--file", "file_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A saved `licence show --json` answer to check instead of the server's.")
+@click.option("--platform-key-id", default=None,
+              help="The platform log key id you trust; the licence must be signed by it.")
+@click.option("--offline", is_flag=True,
+              help="With --file: skip the server (registry record, log entry, rendering).")
+@server_option
+@friendly_errors
+def verify(licence_id: str, file_path: Path | None, platform_key_id: str | None, offline: bool,
+           server: str) -> None:
+    """Check LICENCE_ID's hash, platform signature, text and registry record; exit 2 on a fault."""
+    if offline and file_path is None:
+        raise click.UsageError("--offline needs --file")
+    claim = None if file_path is None else json.loads(file_path.read_text(encoding="utf-8"))
+    if offline:
+        report, claim = check_licence(None, licence_id, claim=claim, pinned_key_id=platform_key_id)
+    else:
+        with Client(server) as client:
+            report, claim = check_licence(
+                client, licence_id, claim=claim, pinned_key_id=platform_key_id
+            )
+    for name, passed in report.checks:
+        click.echo(f"  {'ok  ' if passed else 'FAIL'} {name}", err=True)
+    if not report.ok:
+        click.echo(f"FAULT: licence {licence_id}: {report.first_failure}", err=True)
+        sys.exit(EXIT_REFUSED)
+    d = claim["document"]
+    click.echo(
+        f"ok: licence {licence_id} of {d['certificate_number']} from {d['licensor']} to "
+        f"{d['licensee']} (trade {d['trade_id']}, template {d['licence_template_id']}), "
+        f"signed by {claim['platform_key_id']}"
+        + ("" if offline else f", registry record {d['registration_id']}")
+    )
+
+
+@licence.command()
+@server_option
+@friendly_errors
+def templates(server: str) -> None:
+    """The licence templates listings may name, with their hashes."""
+    with Client(server) as client:
+        found = client.get("/v1/market/licence-templates")
+    for item in found["templates"]:
+        click.echo(f"{item['ref']}  {item['hash']}  {item['template']['title']}")
