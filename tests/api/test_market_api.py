@@ -136,6 +136,12 @@ async def _listing_without_the_right(w: World) -> dict[str, Any]:
     return w.f.bob.sign(LIST_LICENCE, licence_body("BOBS-LIC", number))
 
 
+def _listing(**changes: Any) -> Prepare:
+    async def prepare(w: World) -> dict[str, Any]:
+        return w.f.issuer.sign(LIST_LICENCE, licence_body("ISS-LIC2", w.certificate, **changes))
+    return prepare
+
+
 async def _resale(w: World) -> dict[str, Any]:
     return w.f.alice.sign(PLACE, order(LICENCE, "sell", 60_000, 1))
 
@@ -159,6 +165,13 @@ BAD_INPUTS: dict[str, tuple[Prepare, int, str]] = {
         _listing_on_someone_elses_certificate, 403, "listing-refused"),
     "listing without the product_operation right": (
         _listing_without_the_right, 403, "listing-refused"),
+    "listing with an unknown licence template": (
+        _listing(licence_template_id="standard@9"), 422, "unknown-licence-template"),
+    "listing with terms outside its template": (
+        _listing(licence_template_id="compute-in-place@1"), 422,
+        "licence-terms-outside-template"),
+    "listing pinned to a template hash that changed": (
+        _listing(licence_template_hash="0" * 64), 409, "licence-template-changed"),
     "resale of a non-sublicensable licence": (_resale, 403, "resale-not-sublicensable"),
     "cancel of someone else's order": (_cancel_someone_elses, 403, "not-order-owner"),
 }
@@ -256,6 +269,40 @@ async def test_a_participant_reads_its_own_orders_balances_and_licences(api, wor
     assert len(held) == 1 and held[0]["document"]["licensee"] == alice.participant_id
     one = (await api.get(f"/v1/market/licences/{held[0]['document']['licence_id']}")).json()
     assert one["document_hash"] == held[0]["document_hash"] and one["status"] == "active"
+
+    document = one["document"]
+    assert document["licence_template_id"] == "standard@1"
+    assert document["text"].startswith(f"DATA LICENCE {document['licence_id']}\n")
+    assert f"grants {alice.participant_id} (the Licensee)" in document["text"]
+    rid = document["registration_id"]
+    assert one["links"] == {
+        "certificate": f"/v1/registry/certificates/{world.certificate}",
+        "registration": f"/v1/registry/registrations/{rid}",
+        "log_entry": f"/v1/audit/entries/{one['seq']}",
+        "product": f"/v1/market/products/{LICENCE}",
+    }
+    # The registry shows the licence: as a registration, in search, in the history.
+    record = (await api.get(one["links"]["registration"])).json()
+    assert (record["kind"], record["status"], record["applicant"]) == (
+        "licence", "registered", world.f.issuer.participant_id)
+    assert record["application"]["counterparty"] == alice.participant_id
+    assert record["market"] == {
+        "licence_id": document["licence_id"], "symbol": LICENCE,
+        "trade_id": document["trade_id"], "document_hash": one["document_hash"],
+        "parent_licence_id": None,
+    }
+    found = (await api.get("/v1/registry/registrations", params={
+        "kind": "licence", "certificate": world.certificate})).json()["registrations"]
+    assert [r["registration_id"] for r in found] == [rid]
+    history = (await api.get(f"/v1/registry/certificates/{world.certificate}/history")).json()
+    assert rid in history["certificate"]["history"]
+    assert any(e["type"] == "registration.licence_recorded" and e["seq"] == one["seq"]
+               for e in history["events"])
+    templates = (await api.get("/v1/market/licence-templates")).json()["templates"]
+    assert [t["ref"] for t in templates] == ["compute-in-place@1", "standard@1"]
+    standard = (await api.get("/v1/market/licence-templates/standard@1")).json()
+    assert standard["hash"] == document["licence_template_hash"]
+    assert (await api.get("/v1/market/licence-templates/standard@9")).status_code == 404
 
     later = datetime(2999, 1, 1, tzinfo=UTC)  # past the licence's 365 days
     (aged,) = await market_queries.licence_list(world.runtime.engine, later,
