@@ -12,6 +12,12 @@ The seller gives up the licence that runs longest, so the buyer gets the best
 one on offer. A reseller may offer only units backed by unexpired licences
 (``check_resale_cover``); a licence that expires while its sell order rests
 passes on its own end date, never a longer one.
+
+Each new licence's document carries its contract text, rendered from the
+product's copy of its licence template (core/licence_templates.py) with the
+trade's facts and the log time, and the licence is recorded in the same command
+as a licence registration on the certificate (Registry.record_market_licence),
+so a replay makes the same text, hash and registration id.
 """
 
 from __future__ import annotations
