@@ -289,7 +289,8 @@ async def test_a_participant_reads_its_own_orders_balances_and_licences(api, wor
     assert record["market"] == {
         "licence_id": document["licence_id"], "symbol": LICENCE,
         "trade_id": document["trade_id"], "document_hash": one["document_hash"],
-        "parent_licence_id": None,
+        "parent_licence_id": None, "valid_until": document["valid_until"],
+        "status": "active", "ended_by_trade": None,
     }
     found = (await api.get("/v1/registry/registrations", params={
         "kind": "licence", "certificate": world.certificate})).json()["registrations"]

@@ -27,9 +27,11 @@ def test_serve_demo_admit_verify_restart_and_catch_an_edit(server: Server, tmp_p
 
     # The demo registry: one asset at each stage, the registered one with a certificate.
     registry = f"{server.url}/v1/registry"
-    stages = sorted(r["status"] for r in httpx.get(f"{registry}/registrations").json()[
-        "registrations"])
+    filed = httpx.get(f"{registry}/registrations").json()["registrations"]
+    stages = sorted(r["status"] for r in filed if r["kind"] == "initial")
     assert stages == ["public_notice", "registered", "submitted", "under_review"]
+    # ... and the two licences the demo market sold, recorded as licence registrations.
+    assert sorted(r["kind"] for r in filed if r["kind"] != "initial") == ["licence", "licence"]
     (board,) = httpx.get(f"{registry}/notice-board").json()["registrations"]
     (certificate,) = httpx.get(f"{registry}/certificates").json()["certificates"]
     assert certificate["status"] == "valid" and board["kind"] == "initial"

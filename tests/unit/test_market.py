@@ -775,6 +775,9 @@ def test_licence_units_bought_become_rendered_licences_recorded_in_the_registry(
             "trade_id": "T000001",
             "document_hash": digest,
             "parent_licence_id": None,
+            "valid_until": "2027-11-27T12:00:00.000000Z",
+            "status": "active",
+            "ended_by_trade": None,
         },
     }
     registry = f.desk.registry
@@ -807,24 +810,37 @@ def test_a_sublicensable_licence_resold_becomes_a_sublicence_that_never_outlasts
     f.place(ALICE, "sell", 60_000, 1, symbol=LICENCE)
     events = f.place(BOB, "buy", 60_000, 1, symbol=LICENCE)
     assert kinds(events) == [
-        "order.accepted", "trade", "licence.ended", "licence.granted",
-        "registration.licence_recorded",
+        "order.accepted", "trade", "licence.ended", "registration.licence_ended",
+        "licence.granted", "registration.licence_recorded",
     ]
     assert (events[2]["licence_id"], events[2]["status"]) == ("L000001", "resold")
-    sub = events[3]["document"]
+    # The parent's registry record says it ended, and by which trade.
+    assert events[3] == {
+        "type": "registration.licence_ended",
+        "registration_id": "R000002",
+        "certificate_number": "DX-2026-000001",
+        "licence_id": "L000001",
+        "status": "resold",
+        "trade_id": "T000002",
+    }
+    parent_record = f.desk.registry.registration_record("R000002")["market"]
+    assert (parent_record["status"], parent_record["ended_by_trade"]) == ("resold", "T000002")
+    sub = events[4]["document"]
     assert (sub["licensor"], sub["licensee"], sub["parent_licence_id"]) == (ALICE, BOB, "L000001")
     assert sub["valid_until"] == "2026-12-27T12:00:00.000000Z"  # the parent's end, not +30 days
     assert "This is a sublicence of L000001." in sub["text"]
     # The sublicence is recorded too, by the reseller, naming its parent.
-    assert (events[4]["applicant"], events[4]["counterparty"]) == (ALICE, BOB)
-    assert events[4]["market"]["parent_licence_id"] == "L000001"
+    assert (events[5]["applicant"], events[5]["counterparty"]) == (ALICE, BOB)
+    assert events[5]["market"]["parent_licence_id"] == "L000001"
 
     # Sold back to the product's issuer: the licence ends and no new one is made.
     f.place(OWNER, "buy", 50_000, 1, symbol=LICENCE)
     f.deposit(OWNER, 100_000)
     events = f.place(OWNER, "buy", 50_000, 1, symbol=LICENCE)
     events = f.place(ALICE, "sell", 50_000, 1, "ioc", symbol=LICENCE)
-    assert kinds(events) == ["order.accepted", "trade", "licence.ended"]
+    assert kinds(events) == [
+        "order.accepted", "trade", "licence.ended", "registration.licence_ended",
+    ]
     assert events[2] == {
         "type": "licence.ended",
         "licence_id": "L000002",

@@ -126,6 +126,9 @@ class LicenceBook:
                         "trade_id": trade_id,
                     }
                 )
+                events += registry.end_market_licence(
+                    parent.registration_id, parent.status, trade_id
+                )
             if buyer == product.issuer:
                 continue
             until = now + timedelta(days=details.terms.duration_days)
@@ -169,6 +172,9 @@ class LicenceBook:
                     "trade_id": trade_id,
                     "document_hash": view["document_hash"],
                     "parent_licence_id": lic.parent_licence_id,
+                    "valid_until": format_utc(lic.valid_until),
+                    "status": lic.status,
+                    "ended_by_trade": None,
                 },
             )
         return events

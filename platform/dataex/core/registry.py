@@ -401,6 +401,28 @@ class Registry:
             }
         ]
 
+    def end_market_licence(
+        self, registration_id: str, status: str, trade_id: str
+    ) -> list[Event]:
+        """A market licence ended (resold on, or sold back to the issuer): say so on its record.
+
+        The registration stays `registered` (it happened); its `market` part says
+        the licence is over and which trade ended it.
+        """
+        reg = self.registrations[registration_id]
+        assert reg.market is not None, f"{registration_id} is not a market licence"
+        reg.market = {**reg.market, "status": status, "ended_by_trade": trade_id}
+        return [
+            {
+                "type": "registration.licence_ended",
+                "registration_id": registration_id,
+                "certificate_number": reg.certificate_number,
+                "licence_id": reg.market["licence_id"],
+                "status": status,
+                "trade_id": trade_id,
+            }
+        ]
+
     # ---- queries ---------------------------------------------------------------------
 
     def why_not_listable(self, certificate_number: str, now: datetime) -> str | None:
