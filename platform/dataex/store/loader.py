@@ -25,6 +25,7 @@ from dataex.core.market import Market
 from dataex.core.participants import KeyRecord, Participant, Participants
 from dataex.core.registry import Registry
 from dataex.core.state import PlatformState
+from dataex.core.supervision import Supervision
 from dataex.store.ledger_check import order_view_of_row
 from dataex.store.tables import (
     audit_entries,
@@ -33,6 +34,7 @@ from dataex.store.tables import (
     licences,
     orders,
     participant_keys,
+    participant_links,
     participants,
     products,
     registrations,
@@ -84,6 +86,9 @@ async def load_state(
         [r.record for r in await conn.execute(select(certificates.c.record))],
     )
     state.market = await load_market(conn, market_settings or MarketSettings())
+    state.supervision = Supervision.restore(
+        [dict(r) for r in (await conn.execute(select(participant_links))).mappings()]
+    )
     return state
 
 
