@@ -15,6 +15,7 @@ from dataex.cli.keys import keys
 from dataex.cli.ledger import ledger
 from dataex.cli.market import market
 from dataex.cli.registry import certificate, registry
+from dataex.cli.regulator import regulator
 from dataex.cli.server import db, init, serve, show_settings
 
 
@@ -31,7 +32,7 @@ def cli(verbose: bool) -> None:
 
 for command in (init, serve, db, keys, sign, submit, submit_envelope, audit, contracts,
                 show_settings, fingerprint, registry, certificate, ledger,
-                market):
+                market, regulator):
     cli.add_command(command)
 
 
