@@ -50,7 +50,8 @@ class Settings:
     surveillance_cancel_to_fill_ratio: int = _doc(
         "Surveillance flags a participant whose cancels per fill exceed this", default=20)
     surveillance_min_cancels: int = _doc(
-        "...if it also cancelled at least this many orders in the window", default=20)
+        "A cancel-to-fill flag needs at least this many own cancels in the window",
+        default=20)
     surveillance_self_trades_prevented: int = _doc(
         "Surveillance flags a participant with at least this many self-trades prevented",
         default=5)
