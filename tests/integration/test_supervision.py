@@ -71,8 +71,14 @@ async def test_a_freeze_cancels_open_orders_keeps_funds_and_stops_every_document
         f.alice.participant_id, CASH)
     assert ledger.held(f.alice.participant_id, CASH) > 0
 
+    queue = runtime.sequencer.feed.subscribe()
     receipt = await submit(runtime, s.regulator.sign(
         FREEZE, {"participant_id": f.alice.participant_id, "reason": "Suspected manipulation."}))
+    (message,) = [queue.get_nowait() for _ in range(queue.qsize())]
+    assert message is not None and message["type"] == "book" and message["seq"] == receipt.seq
+    assert message["bids"] == [{"price": 400, "quantity": 0, "orders": 0},
+                               {"price": 450, "quantity": 0, "orders": 0}]
+    runtime.sequencer.feed.unsubscribe(queue)
     kinds = [(e["type"], e.get("order_id"), e.get("reason")) for e in receipt.events]
     assert kinds == [("participant.frozen", None, "Suspected manipulation."),
                      *[("order.cancelled", o, "participant_frozen") for o in placed]]
