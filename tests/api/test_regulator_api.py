@@ -151,8 +151,13 @@ async def test_daily_statistics_equal_the_hand_computed_day(api: Any, day: Day) 
         "date": first, "trades": {"count": 0, "turnover_fen": 0}, "tokens": {},
         "registrations": {"by_status": {}, "by_industry": {}}, "new_certificates": 0,
     }
-    bad = await _get(api, day.regulator, "/v1/regulator/statistics?date=2026-13-01")
-    assert bad.status_code == 422 and bad.headers["content-type"].startswith(PROBLEM)
+    for query in ("date=2026-13-01", f"date={day.date}&from={day.date}", "format=xml",
+                  f"from={day.date}&to={first}", "from=2020-01-01&to=2026-01-01"):
+        bad = await _get(api, day.regulator, f"/v1/regulator/statistics?{query}")
+        assert bad.status_code == 422, query
+        assert bad.headers["content-type"].startswith(PROBLEM)
+    bad = await _get(api, day.regulator, "/v1/regulator/orders?status=gone")
+    assert bad.status_code == 422
 
 
 async def test_surveillance_flags_the_scripted_day(api: Any, day: Day) -> None:

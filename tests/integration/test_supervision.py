@@ -23,7 +23,7 @@ from dataex.store.queries import stream_audit_lines
 from dataex.store.runtime import Runtime, open_runtime
 from dataex.store.tables import orders, participant_links, participants
 from dataex.verifier import verify_export
-from tests.market_setup import CANCEL, CONSUME, PLACE, order
+from tests.market_setup import CANCEL, HALT, PLACE, RESUME, WITHDRAW, order
 from tests.platform_setup import submit
 from tests.registry_setup import REGISTER, initial
 from tests.regulator_setup import Supervised, supervised
@@ -108,14 +108,18 @@ async def test_a_freeze_cancels_open_orders_keeps_funds_and_stops_every_document
         error = await _refused(runtime, envelope)
         assert (error.status, error.slug) == (403, "participant-frozen")
 
-    # others may still act on its account (usage is reported by the issuer)
-    await f.act(f.issuer, CONSUME, {"symbol": symbol, "holder": f.issuer.participant_id,
-                                    "units": 1})
+    # its cash stays on the platform; others may still act towards it
+    error = await _refused(runtime, f.operator.sign(
+        WITHDRAW, {"participant_id": f.alice.participant_id, "amount": 1}))
+    assert (error.status, error.slug) == (409, "frozen-funds")
+    await f.deposit(f.alice, 1)
+    assert ledger.available(f.alice.participant_id, CASH) == total + 1
 
     await submit(runtime, s.regulator.sign(
         UNFREEZE, {"participant_id": f.alice.participant_id, "reason": "Inquiry closed."}))
     events = await f.place(f.alice, symbol, "buy", 500, 2)
     assert events[0]["type"] == "order.accepted"
+    await f.act(f.operator, WITHDRAW, {"participant_id": f.alice.participant_id, "amount": 1})
     await _sound(runtime)
 
 
@@ -176,3 +180,16 @@ async def test_freeze_and_links_survive_a_restart_and_replay(settings: Settings)
         await _sound(runtime)
     finally:
         await runtime.close()
+
+
+async def test_a_freeze_cancels_orders_in_a_halted_product_too(runtime: Runtime) -> None:
+    s = await supervised(runtime)
+    f = s.f
+    symbol, placed = await _resting_market(s)
+    await f.act(s.regulator, HALT, {"symbol": symbol, "reason": "Inquiry."})
+    receipt = await submit(runtime, s.regulator.sign(
+        FREEZE, {"participant_id": f.alice.participant_id, "reason": "Inquiry."}))
+    assert [e.get("order_id") for e in receipt.events[1:]] == placed
+    await f.act(s.regulator, RESUME, {"symbol": symbol})
+    assert runtime.sequencer.state.market.books[symbol].level("buy", 400) == (0, 0)
+    await _sound(runtime)

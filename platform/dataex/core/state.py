@@ -17,11 +17,11 @@ from typing import Any
 from dataex.core.certificate_signing import RegistrarKey
 from dataex.core.envelope import Command
 from dataex.core.market import Market, apply_market
-from dataex.core.market_contracts import MARKET_CONTRACTS
+from dataex.core.market_contracts import MARKET_CONTRACTS, WITHDRAW
 from dataex.core.participants import Event, Participants
 from dataex.core.registry import Registry, apply_registry
 from dataex.core.registry_contracts import REGISTRY_CONTRACTS
-from dataex.core.supervision import Supervision
+from dataex.core.supervision import Supervision, refuse_frozen_withdrawal
 from dataex.core.supervision import freeze as freeze_participant
 from dataex.core.supervision import link as link_participants
 from dataex.core.supervision import unfreeze as unfreeze_participant
@@ -76,6 +76,8 @@ def _registry(state: PlatformState, command: Command, now: datetime) -> list[Eve
 def _market(state: PlatformState, command: Command, now: datetime) -> list[Event]:
     assert command.participant_id is not None
     participant = state.participants.by_id[command.participant_id]
+    if command.contract_name == WITHDRAW:
+        refuse_frozen_withdrawal(state.participants, command.parsed.body.participant_id)
     return apply_market(
         state.market,
         command.contract_name,

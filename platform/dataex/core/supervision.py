@@ -6,8 +6,10 @@ participant signs (``participant-frozen``, 403) before it reaches a handler,
 while its signed reads still work (core/request_auth.py). The freeze command
 itself cancels the participant's resting orders, oldest first, releasing
 each hold (``order.cancelled`` with reason ``participant_frozen``), so the
-book and the ledger change in the same log entry. Cash and units are not
-touched: a freeze stops acting, it does not seize.
+book and the ledger change in the same log entry. Cash and units are kept:
+a freeze stops acting, it does not seize, and while it lasts the operator
+cannot withdraw the participant's cash either (``frozen-funds``). Others may
+still act towards it (a deposit, an issuer's usage report of its tokens).
 
 Links are the regulator's declaration that two participants share an owner
 or control (core/supervision_contracts.py). They live here, keyed by the
@@ -42,6 +44,19 @@ class CannotFreezeSelf(DomainError):
     status = 409
     slug = "cannot-freeze-self"
     title = "A regulator cannot freeze itself"
+
+
+class FrozenFunds(DomainError):
+    status = 409
+    slug = "frozen-funds"
+    title = "The participant is frozen: its cash cannot be withdrawn until it is unfrozen"
+
+
+def refuse_frozen_withdrawal(participants: Participants, participant_id: str) -> None:
+    """A freeze keeps the funds on the platform: the operator cannot pay them out."""
+    found = participants.by_id.get(participant_id)
+    if found is not None and found.status == FROZEN:
+        raise FrozenFunds(f"{participant_id} is frozen", participant_id=participant_id)
 
 
 @dataclass
