@@ -327,6 +327,33 @@ def _market_vectors() -> list[dict[str, Any]]:
     ]
 
 
+_SUPERVISION_AT = "2026-11-27T12:30:00Z"
+
+
+def _supervision_vectors() -> list[dict[str, Any]]:
+    """One document per regulator contract (freeze, unfreeze, link, unlink)."""
+    cases: list[tuple[str, str, str, dict[str, Any]]] = [
+        ("regulator-freeze", "dataex.regulator.participant.freeze.v1",
+         "A regulator freezes P000004: its documents are refused, its open orders end.",
+         {"participant_id": "P000004", "reason": "Suspected spoofing; inquiry 2026-17."}),
+        ("regulator-unfreeze", "dataex.regulator.participant.unfreeze.v1",
+         "A regulator lets P000004 act again.",
+         {"participant_id": "P000004", "reason": "Inquiry 2026-17 closed."}),
+        ("regulator-link", "dataex.regulator.participant.link.v1",
+         "A regulator declares P000004 and P000005 linked (shared beneficial owner).",
+         {"participant_id": "P000004", "linked_participant_id": "P000005",
+          "basis": "Same beneficial owner per filing 2026-118."}),
+        ("regulator-unlink", "dataex.regulator.participant.unlink.v1",
+         "A regulator removes the link.",
+         {"participant_id": "P000004", "linked_participant_id": "P000005",
+          "reason": "Ownership ended."}),
+    ]
+    return [
+        _vector(name, "contract", description, _document(contract, name, _SUPERVISION_AT, body))
+        for name, contract, description, body in cases
+    ]
+
+
 # RFC 8785 §3.2.3: members sort by UTF-16 code units, so U+1F600 (D83D DE00) sorts
 # before U+FB33 although its code point (and UTF-8) is larger.
 _UTF16_KEYS: dict[str, str] = {
@@ -480,7 +507,7 @@ def build_vectors() -> dict[str, Any]:
     """The whole vectors file as a JSON value; pure and deterministic."""
     positive = (
         _contract_vectors() + _registry_vectors() + _market_vectors()
-        + _canonicalisation_vectors()
+        + _supervision_vectors() + _canonicalisation_vectors()
     )
     return {
         "about": "dataex signing test vectors; see contracts/SPEC.md and README.md here. "

@@ -47,6 +47,17 @@ class Settings:
     notice_period_seconds: int = _doc("Public notice period of registrations", default=7 * 86400)
     maker_fee_bps: int = _doc("Maker fee in basis points", default=5)
     taker_fee_bps: int = _doc("Taker fee in basis points", default=10)
+    surveillance_cancel_to_fill_ratio: int = _doc(
+        "Surveillance flags a participant whose cancels per fill exceed this", default=20)
+    surveillance_min_cancels: int = _doc(
+        "A cancel-to-fill flag needs at least this many own cancels in the window",
+        default=20)
+    surveillance_self_trades_prevented: int = _doc(
+        "Surveillance flags a participant with at least this many self-trades prevented",
+        default=5)
+    surveillance_linked_trades: int = _doc(
+        "Surveillance flags a linked pair with at least this many trades between them",
+        default=1)
     max_body_bytes: int = _doc("Largest request body accepted", default=64 * 1024)
     batch_max_commands: int = _doc("Most commands the sequencer commits together", default=512)
     app_role: str = _doc("Database role the service runs as (lacks UPDATE/DELETE on the log)",

@@ -14,6 +14,7 @@ from dataex.paths import contracts_dir
 from tests.factories import ADMIT, REVOKE, ROTATE, Actor
 from tests.unit.test_market import MARKET_SAMPLE_BODIES
 from tests.unit.test_registry import SAMPLE_BODIES
+from tests.unit.test_supervision import SUPERVISION_SAMPLE_BODIES
 
 SCHEMAS = contracts_dir() / "schemas"
 
@@ -27,12 +28,14 @@ def _valid_samples() -> dict[str, dict]:  # type: ignore[type-arg]
     op, other = Actor.new("op"), Actor.new("other")
     registry = {name: op.sign(name, body) for name, body in SAMPLE_BODIES.items()}
     market = {name: op.sign(name, body) for name, body in MARKET_SAMPLE_BODIES.items()}
+    supervision = {name: op.sign(name, b) for name, b in SUPERVISION_SAMPLE_BODIES.items()}
     return {
         ADMIT: op.sign(ADMIT, other.admission(["trader", "issuer"])),
         ROTATE: op.sign(ROTATE, {"new_public_key": other.public_key}),
         REVOKE: op.sign(REVOKE, {"key_id": other.key_id, "reason": "compromised"}),
         **registry,
         **market,
+        **supervision,
     }
 
 

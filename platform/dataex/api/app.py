@@ -20,6 +20,7 @@ from dataex.api.market import MarketController
 from dataex.api.participants import ParticipantsController
 from dataex.api.problems import EXCEPTION_HANDLERS
 from dataex.api.registry import RegistryController
+from dataex.api.regulator import RegulatorController
 from dataex.settings import Settings
 from dataex.store.runtime import Runtime, open_runtime
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             ParticipantsController,
             RegistryController,
             MarketController,
+            RegulatorController,
             ContractsController,
             ProblemsController,
         ],

@@ -16,6 +16,7 @@ from dataex.cli.ledger import ledger
 from dataex.cli.licence import licence
 from dataex.cli.market import market
 from dataex.cli.registry import certificate, registry
+from dataex.cli.regulator import regulator
 from dataex.cli.server import db, init, serve, show_settings
 
 
@@ -32,7 +33,7 @@ def cli(verbose: bool) -> None:
 
 for command in (init, serve, db, keys, sign, submit, submit_envelope, audit, contracts,
                 show_settings, fingerprint, registry, certificate, ledger,
-                market, licence):
+                market, licence, regulator):
     cli.add_command(command)
 
 

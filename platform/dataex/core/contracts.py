@@ -28,6 +28,7 @@ from dataex.core.contract_base import (
 )
 from dataex.core.market_contracts import MARKET_CONTRACTS
 from dataex.core.registry_contracts import REGISTRY_CONTRACTS
+from dataex.core.supervision_contracts import SUPERVISION_CONTRACTS
 
 __all__ = [
     "CONTRACTS",
@@ -91,6 +92,7 @@ CONTRACTS: dict[str, Contract] = {
         ),
         *REGISTRY_CONTRACTS,
         *MARKET_CONTRACTS,
+        *SUPERVISION_CONTRACTS,
     )
 }
 

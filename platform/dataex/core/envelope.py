@@ -22,6 +22,7 @@ from dataex.core.errors import (
     ClockSkew,
     DomainError,
     MalformedJson,
+    ParticipantFrozen,
     RevokedKey,
     RoleNotAllowed,
     SchemaViolation,
@@ -152,6 +153,11 @@ def _authorize(parsed: ParsedEnvelope, participants: Participants) -> str:
     if record.status != "active":
         raise RevokedKey(f"key {parsed.signer} is {record.status}")
     participant = participants.by_id[record.participant_id]
+    if participant.status == "frozen":
+        raise ParticipantFrozen(
+            f"participant {participant.participant_id} is frozen by a regulator",
+            participant_id=participant.participant_id,
+        )
     if participant.status != "active":
         raise RevokedKey(f"participant {participant.participant_id} is {participant.status}")
     allowed = parsed.contract.roles

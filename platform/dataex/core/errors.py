@@ -50,3 +50,7 @@ Forbidden = _error("Forbidden", 403, "forbidden", "The signer may not do this")
 InvalidState = _error(
     "InvalidState", 409, "invalid-state", "The action does not fit the current state"
 )
+ParticipantFrozen = _error(
+    "ParticipantFrozen", 403, "participant-frozen",
+    "The participant is frozen by a regulator: every document it signs is refused",
+)

@@ -170,6 +170,18 @@ class Market:
             }
         ]
 
+    def cancel_all_of(self, owner: str, reason: str) -> list[Event]:
+        """Every resting order of ``owner`` ends, oldest first, its hold released (a freeze)."""
+        ids = sorted((o for o, x in self.orders.items() if x.owner == owner), key=serial)
+        events = []
+        for order_id in ids:
+            symbol = self.orders[order_id].symbol
+            (event,) = self.books[symbol].cancel(order_id)
+            events.append(
+                market_orders.end_order(self, symbol, event, "order.cancelled", reason)
+            )
+        return events
+
     # ---- checks shared with market_orders ------------------------------------------
 
     def check_certificate(self, product: Product, actor: Actor) -> None:

@@ -108,7 +108,7 @@ def authenticate_request(
     if record.status != "active":
         raise RevokedKey(f"key {auth.key_id} is {record.status}")
     participant = participants.by_id[record.participant_id]
-    if participant.status != "active":
+    if participant.status not in ("active", "frozen"):  # a frozen participant still reads
         raise RevokedKey(f"participant {participant.participant_id} is {participant.status}")
     raw = b64url_decode(auth.signature, field="signature", length=SIGNATURE_BYTES)
     try:

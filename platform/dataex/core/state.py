@@ -17,10 +17,16 @@ from typing import Any
 from dataex.core.certificate_signing import RegistrarKey
 from dataex.core.envelope import Command
 from dataex.core.market import Market, apply_market
-from dataex.core.market_contracts import MARKET_CONTRACTS
+from dataex.core.market_contracts import MARKET_CONTRACTS, WITHDRAW
 from dataex.core.participants import Event, Participants
 from dataex.core.registry import Registry, apply_registry
 from dataex.core.registry_contracts import REGISTRY_CONTRACTS
+from dataex.core.supervision import Supervision, refuse_frozen_withdrawal
+from dataex.core.supervision import freeze as freeze_participant
+from dataex.core.supervision import link as link_participants
+from dataex.core.supervision import unfreeze as unfreeze_participant
+from dataex.core.supervision import unlink as unlink_participants
+from dataex.core.supervision_contracts import FREEZE, LINK, UNFREEZE, UNLINK
 from dataex.core.timefmt import parse_utc
 
 
@@ -30,6 +36,8 @@ class PlatformState:
     registry: Registry = field(default_factory=Registry)
     # The market's default fees are settings too; the store sets them on state.market.
     market: Market = field(default_factory=Market)
+    # Declared links between participants (a freeze is a participant's status).
+    supervision: Supervision = field(default_factory=Supervision)
     # A setting (DATAEX_NOTICE_PERIOD_SECONDS), not history: the store sets it at start.
     notice_period: timedelta = timedelta(days=7)
 
@@ -68,6 +76,8 @@ def _registry(state: PlatformState, command: Command, now: datetime) -> list[Eve
 def _market(state: PlatformState, command: Command, now: datetime) -> list[Event]:
     assert command.participant_id is not None
     participant = state.participants.by_id[command.participant_id]
+    if command.contract_name == WITHDRAW:
+        refuse_frozen_withdrawal(state.participants, command.parsed.body.participant_id)
     return apply_market(
         state.market,
         command.contract_name,
@@ -80,12 +90,42 @@ def _market(state: PlatformState, command: Command, now: datetime) -> list[Event
     )
 
 
+def _freeze(state: PlatformState, command: Command, now: datetime) -> list[Event]:
+    assert command.participant_id is not None
+    return freeze_participant(
+        state.participants, state.market, command.participant_id, command.parsed.body
+    )
+
+
+def _unfreeze(state: PlatformState, command: Command, now: datetime) -> list[Event]:
+    assert command.participant_id is not None
+    return unfreeze_participant(state.participants, command.participant_id, command.parsed.body)
+
+
+def _link(state: PlatformState, command: Command, now: datetime) -> list[Event]:
+    assert command.participant_id is not None
+    return link_participants(
+        state.supervision, state.participants, command.participant_id, command.parsed.body
+    )
+
+
+def _unlink(state: PlatformState, command: Command, now: datetime) -> list[Event]:
+    assert command.participant_id is not None
+    return unlink_participants(
+        state.supervision, state.participants, command.participant_id, command.parsed.body
+    )
+
+
 HANDLERS: dict[str, Handler] = {
     "dataex.participant.admit.v1": _admit,
     "dataex.key.rotate.v1": _rotate,
     "dataex.key.revoke.v1": _revoke,
     **{contract.name: _registry for contract in REGISTRY_CONTRACTS},
     **{contract.name: _market for contract in MARKET_CONTRACTS},
+    FREEZE: _freeze,
+    UNFREEZE: _unfreeze,
+    LINK: _link,
+    UNLINK: _unlink,
 }
 
 
@@ -114,4 +154,5 @@ def snapshot(state: PlatformState) -> dict[str, Any]:
         },
         "registry": state.registry.snapshot(),
         "market": state.market.snapshot(),
+        "links": state.supervision.snapshot(),
     }

@@ -26,6 +26,7 @@ from dataex.core.market import Market
 from dataex.core.participants import KeyRecord, Participant, Participants
 from dataex.core.registry import Registry
 from dataex.core.state import PlatformState
+from dataex.core.supervision import Supervision
 from dataex.licence_catalogue import load_catalogue
 from dataex.store.ledger_check import order_view_of_row
 from dataex.store.tables import (
@@ -35,6 +36,7 @@ from dataex.store.tables import (
     licences,
     orders,
     participant_keys,
+    participant_links,
     participants,
     products,
     registrations,
@@ -88,6 +90,9 @@ async def load_state(
         [r.record for r in await conn.execute(select(certificates.c.record))],
     )
     state.market = await load_market(conn, market_settings or MarketSettings())
+    state.supervision = Supervision.restore(
+        [dict(r) for r in (await conn.execute(select(participant_links))).mappings()]
+    )
     return state
 
 

@@ -16,7 +16,7 @@ from dataex.core.encoding import b64url_decode
 from dataex.store.batch_writes import BatchWrites
 from dataex.store.market_projection import is_market_event
 from dataex.store.registry_projection import index_event, is_registry_event
-from dataex.store.tables import participant_keys, participants
+from dataex.store.tables import participant_keys, participant_links, participants
 
 Event = dict[str, Any]
 Writer = Callable[[BatchWrites, Event, int], None]
@@ -66,10 +66,44 @@ def _revoked(w: BatchWrites, e: Event, seq: int) -> None:
     w.update(participant_keys, "key_id", e["key_id"], status="revoked")
 
 
+def _status(status: str) -> Writer:
+    def write(w: BatchWrites, e: Event, seq: int) -> None:
+        w.update(participants, "participant_id", e["participant_id"], status=status)
+
+    return write
+
+
+def _linked(w: BatchWrites, e: Event, seq: int) -> None:
+    if e["relinked"]:
+        w.update(participant_links, "link_id", e["link_id"], basis=e["basis"], status="active",
+                 updated_seq=seq)
+        return
+    w.insert(
+        participant_links,
+        {
+            "link_id": e["link_id"],
+            "participant_a": e["participant_a"],
+            "participant_b": e["participant_b"],
+            "basis": e["basis"],
+            "status": "active",
+            "linked_seq": seq,
+            "updated_seq": seq,
+        },
+    )
+
+
+def _unlinked(w: BatchWrites, e: Event, seq: int) -> None:
+    w.update(participant_links, "link_id", e["link_id"], status="removed", updated_seq=seq)
+
+
 WRITERS: dict[str, Writer] = {
     "participant.admitted": _admitted,
     "key.rotated": _rotated,
     "key.revoked": _revoked,
+    "participant.frozen": _status("frozen"),
+    "participant.unfrozen": _status("active"),
+    "participants.linked": _linked,
+    "participants.unlinked": _unlinked,
 }
 
 

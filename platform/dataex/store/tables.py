@@ -71,6 +71,22 @@ participant_keys = Table(
     Column("added_seq", BigInteger, nullable=False),
 )
 
+# Links a regulator declared between two participants (migration 0006), by sorted pair;
+# core/supervision.py restores from these rows. A removed link keeps its row.
+participant_links = Table(
+    "participant_links",
+    metadata,
+    Column("link_id", String(70), primary_key=True, comment="participant_a~participant_b"),
+    Column("participant_a", String(32), ForeignKey("participants.participant_id"),
+           nullable=False, index=True),
+    Column("participant_b", String(32), ForeignKey("participants.participant_id"),
+           nullable=False, index=True),
+    Column("basis", Text, nullable=False),
+    Column("status", String(10), nullable=False, comment="active or removed"),
+    Column("linked_seq", BigInteger, nullable=False),
+    Column("updated_seq", BigInteger, nullable=False),
+)
+
 # The registry (migration 0002). `record` is core's plain view, the whole truth that
 # start-up restores from; the other columns are copies of it for searching.
 registrations = Table(
