@@ -159,27 +159,32 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNIT[m.group(2)]
 
 
-def random_proofs(base: str, size: int, seconds: int, connections: int) -> dict[str, float]:
-    """Random-seq inclusion proofs: wrk (one thread) if installed, else bench/get_loadgen.py."""
+PROOF_PATH = "/v1/audit/proof/inclusion?seq="
+# The framework's ceiling on the same server: a GET that touches no tree and no database.
+CEILING_PATH = "/health/live?n="
+
+
+def random_proofs(base: str, size: int, seconds: int, connections: int,
+                  prefix: str = PROOF_PATH) -> dict[str, float]:
+    """GET prefix + random 1..size: wrk (one thread) if installed, else bench/get_loadgen.py."""
     wrk = shutil.which("wrk")
     if wrk is None:
         host, port = base.removeprefix("http://").split(":")
         out = subprocess.run(
             [sys.executable, str(REPO / "bench" / "get_loadgen.py"), host, port,
-             "/v1/audit/proof/inclusion?seq=", str(size), str(connections), str(seconds),
-             str(size)],
+             prefix, str(size), str(connections), str(seconds), str(size)],
             capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
         return json.loads(out)  # type: ignore[no-any-return]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(f"math.randomseed({size})\n"
                 "request = function()\n"
-                f'  return wrk.format("GET", "/v1/audit/proof/inclusion?seq=" .. '
+                f'  return wrk.format("GET", "{prefix}" .. '
                 f"math.random(1, {size}))\nend\n")
         script = f.name
     try:
         out = subprocess.run(
             [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency",
-             "-s", script, base + "/v1/audit/proof/inclusion"],
+             "-s", script, base + "/"],
             capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     finally:
         os.unlink(script)
@@ -194,7 +199,8 @@ def random_proofs(base: str, size: int, seconds: int, connections: int) -> dict[
 
 
 def serve_and_load(settings: Settings, size: int, seconds: int, connections: int,
-                   rounds: int, warmup: int) -> list[dict[str, float]]:
+                   rounds: int, warmup: int) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """The proof runs, then one run of the framework ceiling (GET /health/live)."""
     port = free_port()
     env = {**os.environ, "DATAEX_DATABASE_URL": settings.database_url,
            "DATAEX_DATA_DIR": str(settings.data_dir), "DATAEX_CHECKPOINT_INTERVAL_SECONDS": "0"}
@@ -209,7 +215,8 @@ def serve_and_load(settings: Settings, size: int, seconds: int, connections: int
         sample = json.loads(urllib.request.urlopen(base + "/v1/audit/proof/inclusion?seq=1").read())
         assert sample["tree_size"] == size, sample
         random_proofs(base, size, warmup, connections)  # warm-up, not counted
-        return [random_proofs(base, size, seconds, connections) for _ in range(rounds)]
+        runs = [random_proofs(base, size, seconds, connections) for _ in range(rounds)]
+        return runs, random_proofs(base, size, seconds, connections, CEILING_PATH)
     finally:
         server.terminate()
         try:
@@ -265,14 +272,15 @@ def main() -> int:
                 settings = Settings(database_url=url, data_dir=work / f"data-{size}")
                 build_s = asyncio.run(build(url, size))
                 facts = asyncio.run(checkpoint_and_time_reads(settings, size, args.samples))
-                runs = serve_and_load(settings, size, args.seconds, args.connections,
-                                      args.rounds, args.warmup)
+                runs, ceiling = serve_and_load(settings, size, args.seconds, args.connections,
+                                               args.rounds, args.warmup)
                 results["sizes"][size] = {
                     "build_s": build_s, **facts, "runs": runs,
                     "rps": statistics.median(r["rps"] for r in runs),
                     "p50_ms": statistics.median(r["p50_ms"] for r in runs),
                     "p99_ms": statistics.median(r["p99_ms"] for r in runs),
                     "errors": sum(r["errors"] for r in runs),
+                    "ceiling_rps": ceiling["rps"],
                 }
                 print(f"size {size:,}: {results['sizes'][size]}", file=sys.stderr)
                 if size == args.pymerkle_size:  # the peer right after, on the same machine state
@@ -288,12 +296,12 @@ def main() -> int:
 
     by = results["sizes"]
     print("| log size | build s | proof rows read (median/max) | in-process read p50 ms "
-          "| HTTP proofs/s | HTTP p50 ms | HTTP p99 ms | errors |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| HTTP proofs/s | HTTP p50 ms | HTTP p99 ms | errors | GET /health/live /s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size, r in by.items():
         print(f"| {size:,} | {r['build_s']:.0f} | {r['rows_read_p50']:.0f}/{r['rows_read_max']} "
               f"| {r['read_ms_p50']:.2f} | {r['rps']:,.0f} | {r['p50_ms']:.2f} "
-              f"| {r['p99_ms']:.2f} | {r['errors']} |")
+              f"| {r['p99_ms']:.2f} | {r['errors']} | {r.get('ceiling_rps', 0):,.0f} |")
     print(f"\npymerkle {version('pymerkle')} InmemoryTree, {args.pymerkle_size:,} leaves: "
           f"{peer['rate']:,.0f} proofs/s in-process (p50 {peer['p50_ms']:.3f} ms), "
           f"built in {peer['build_s']:.0f} s")
