@@ -19,12 +19,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from hashlib import sha256
 from typing import NamedTuple
 
 from dataex.core.errors import DomainError
 from dataex.core.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
+    NODE_PREFIX,
     CompactRange,
     _consistency_ranges,
     _path_ranges,
@@ -125,12 +127,16 @@ def tile_nodes(hashes: bytes) -> TileNodes:
     Element 0 is the tile itself; a full tile has 8 elements (256, 128, ... 2
     hashes). Its root, height 8, is a hash of the tile level above.
     """
+    if len(hashes) % HASH_SIZE:
+        raise ValueError(f"a tile is a whole number of {HASH_SIZE}-byte hashes")
     levels = [hashes]
     current = hashes
-    while len(current) >= 2 * HASH_SIZE and len(levels) < TILE_HEIGHT:
+    pair = 2 * HASH_SIZE
+    while len(current) >= pair and len(levels) < TILE_HEIGHT:
+        # node_hash without its per-call checks: the lengths are checked above, once
         current = b"".join(
-            node_hash(current[i : i + HASH_SIZE], current[i + HASH_SIZE : i + 2 * HASH_SIZE])
-            for i in range(0, len(current) - HASH_SIZE, 2 * HASH_SIZE)
+            sha256(NODE_PREFIX + current[i : i + pair]).digest()
+            for i in range(0, len(current) - HASH_SIZE, pair)
         )
         levels.append(current)
     return tuple(levels)
