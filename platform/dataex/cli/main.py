@@ -16,6 +16,7 @@ from dataex.cli.ledger import ledger
 from dataex.cli.market import market
 from dataex.cli.registry import certificate, registry
 from dataex.cli.server import db, init, serve, show_settings
+from dataex.cli.witness import witness
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,7 +32,7 @@ def cli(verbose: bool) -> None:
 
 for command in (init, serve, db, keys, sign, submit, submit_envelope, audit, contracts,
                 show_settings, fingerprint, registry, certificate, ledger,
-                market):
+                market, witness):
     cli.add_command(command)
 
 
