@@ -20,6 +20,7 @@ from dataex.api.market import MarketController
 from dataex.api.participants import ParticipantsController
 from dataex.api.problems import EXCEPTION_HANDLERS
 from dataex.api.registry import RegistryController
+from dataex.api.witness import WitnessController
 from dataex.settings import Settings
 from dataex.store.runtime import Runtime, open_runtime
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             HealthController,
             DocumentsController,
             AuditController,
+            WitnessController,
             ParticipantsController,
             RegistryController,
             MarketController,
