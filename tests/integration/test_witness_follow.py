@@ -367,3 +367,42 @@ def test_add_checkpoint_refusals_carry_the_spec_statuses(
     unknown = format_add_checkpoint(AddCheckpoint(0, (), other))
     assert witness_service.post("/add-checkpoint", content=unknown).status_code == 404
 
+
+
+# --- the CLI's local side ------------------------------------------------------------------
+
+
+def test_witness_init_makes_or_reuses_a_key_and_prints_its_vkey(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dataex.cli.main import cli
+
+    key = tmp_path / "keys" / "regulator.pem"
+    made = CliRunner().invoke(cli, ["witness", "init", "--key", str(key), "--name", WITNESS])
+    assert made.exit_code == 0, made.output
+    facts = json.loads(made.output)
+    assert facts["vkey"].startswith(f"{WITNESS}+") and facts["name"] == WITNESS
+    assert (tmp_path / "keys" / "regulator.pem.vkey").read_text() == facts["vkey"] + "\n"
+    again = CliRunner().invoke(cli, ["witness", "init", "--key", str(key), "--name", WITNESS])
+    assert json.loads(again.output)["public_key"] == facts["public_key"]
+    bad = CliRunner().invoke(cli, ["witness", "init", "--key", str(key), "--name", "a b"])
+    assert bad.exit_code == 1 and "not a valid key name" in bad.output
+
+
+def test_witness_follow_explains_local_problems(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dataex.cli.main import cli
+
+    key, other = tmp_path / "w.pem", tmp_path / "other.pem"
+    runner = CliRunner()
+    runner.invoke(cli, ["witness", "init", "--key", str(key), "--name", WITNESS])
+    runner.invoke(cli, ["witness", "init", "--key", str(other), "--name", WITNESS])
+    (tmp_path / "w.pem.vkey").write_text((tmp_path / "other.pem.vkey").read_text())
+    args = ["witness", "follow", "--once", "--server", "http://127.0.0.1:9",
+            "--state", str(tmp_path / "s.json")]
+    mismatch = runner.invoke(cli, [*args, "--key", str(key)])
+    assert mismatch.exit_code == 1 and "is not the vkey of" in mismatch.output
+    down = runner.invoke(cli, [*args, "--key", str(other)])
+    assert down.exit_code == 1 and "log unavailable" in down.output
+    assert not (tmp_path / "s.json").exists()
