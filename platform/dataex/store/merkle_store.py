@@ -8,10 +8,12 @@ rows, `fetch` gets them in one round trip, the plan assembles the answer.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import and_, literal_column, or_, select, union_all
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dataex.core.merkle import CompactRange
 from dataex.core.merkle_tiles import (
@@ -19,12 +21,14 @@ from dataex.core.merkle_tiles import (
     Plan,
     Span,
     Tile,
+    TileNodes,
     compact_plan,
     consistency_plan,
     inclusion_plan,
     root_of,
     root_plan,
     stored_rows,
+    tiles_from_rows,
 )
 from dataex.store.batch_writes import BatchWrites
 from dataex.store.tables import audit_entries, merkle_hashes
@@ -100,8 +104,81 @@ async def fetch(conn: AsyncConnection, spans: list[Span]) -> dict[tuple[int, int
     return {(r.level, r.idx): bytes(r.hash) for r in rows}
 
 
-async def run_plan(conn: AsyncConnection, plan: Plan) -> list[bytes]:
-    return plan.assemble(await fetch(conn, plan.spans()))
+class TileCache:
+    """Tiles already read, with their inner nodes hashed: a tile of a given width never changes.
+
+    Bounded (least recently used goes first); a full level-0 tile costs about
+    16 KB, so the default holds every tile of a 1M-entry log in about 70 MB.
+    """
+
+    def __init__(self, max_tiles: int = 4096) -> None:
+        self.max_tiles = max_tiles
+        self._tiles: OrderedDict[Tile, TileNodes] = OrderedDict()
+
+    def get(self, tile: Tile) -> TileNodes | None:
+        found = self._tiles.get(tile)
+        if found is not None:
+            self._tiles.move_to_end(tile)
+        return found
+
+    def put(self, tile: Tile, nodes: TileNodes) -> None:
+        self._tiles[tile] = nodes
+        self._tiles.move_to_end(tile)
+        while len(self._tiles) > self.max_tiles:
+            self._tiles.popitem(last=False)
+
+
+_caches: WeakKeyDictionary[AsyncEngine, TileCache] = WeakKeyDictionary()
+
+
+def tile_cache_for(engine: AsyncEngine) -> TileCache:
+    """The process's tile cache for a database (one per engine)."""
+    cache = _caches.get(engine)
+    if cache is None:
+        cache = _caches[engine] = TileCache()
+    return cache
+
+
+async def read_tiles(
+    source: AsyncConnection | AsyncEngine, tiles: Iterable[Tile], cache: TileCache | None = None
+) -> dict[Tile, TileNodes]:
+    """The tiles' nodes; only tiles not cached are read, all in one statement."""
+    out: dict[Tile, TileNodes] = {}
+    missing = []
+    for tile in tiles:
+        found = cache.get(tile) if cache is not None else None
+        if found is None:
+            missing.append(tile)
+        else:
+            out[tile] = found
+    if missing:
+        spans = [tile.span() for tile in missing]
+        if isinstance(source, AsyncEngine):
+            async with source.connect() as conn:
+                rows = await fetch(conn, spans)
+        else:
+            rows = await fetch(source, spans)
+        try:
+            read = tiles_from_rows(missing, rows)
+        except KeyError as exc:  # only if asked about a size beyond the database
+            raise BeyondTree(f"the stored tree lacks hash {exc.args[0]}") from exc
+        for tile, nodes in read.items():
+            if cache is not None:
+                cache.put(tile, nodes)
+            out[tile] = nodes
+    return out
+
+
+async def run_plans(
+    source: AsyncConnection | AsyncEngine, plans: list[Plan], cache: TileCache | None = None
+) -> list[list[bytes]]:
+    """Several plans from at most one round trip (none if every tile is cached)."""
+    tiles = await read_tiles(source, {t for plan in plans for t in plan.tiles()}, cache)
+    return [plan.assemble(tiles) for plan in plans]
+
+
+async def run_plan(source: AsyncConnection | AsyncEngine, plan: Plan) -> list[bytes]:
+    return (await run_plans(source, [plan]))[0]
 
 
 async def load_tree(conn: AsyncConnection, size: int) -> LogTree:
@@ -124,7 +201,7 @@ async def inclusion_proof(
     conn: AsyncConnection, index: int, size: int, tree_size: int
 ) -> list[bytes]:
     _check_size(size, tree_size)
-    return await run_plan(conn, inclusion_plan(index, size))
+    return (await run_plan(conn, inclusion_plan(index, size)))[:-1]  # the leaf comes last
 
 
 async def consistency_proof(
@@ -134,20 +211,10 @@ async def consistency_proof(
     return await run_plan(conn, consistency_plan(old_size, new_size))
 
 
-async def leaf_hash(conn: AsyncConnection, index: int) -> bytes:
-    found = (await fetch(conn, [Span(0, index, index + 1)])).get((0, index))
-    if found is None:
-        raise BeyondTree(f"no entry at leaf index {index}")
-    return found
-
-
-async def read_tile(conn: AsyncConnection, tile: Tile, tree_size: int) -> bytes:
+async def read_tile(
+    engine: AsyncEngine, tile: Tile, tree_size: int, cache: TileCache | None = None
+) -> bytes:
     """The tile's bytes (width × 32); BeyondTree if the committed tree lacks any of them."""
     if not tile.exists_at(tree_size):
         raise BeyondTree(f"tile {tile.path()} is beyond the tree of size {tree_size}")
-    span = tile.span()
-    rows = await fetch(conn, [span])
-    try:
-        return b"".join(rows[span.level, i] for i in range(span.start, span.end))
-    except KeyError as exc:  # only if the tree size given was ahead of the database
-        raise BeyondTree(f"tile {tile.path()} is not stored yet") from exc
+    return (await read_tiles(engine, [tile], cache))[tile][0]
