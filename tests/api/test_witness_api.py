@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
+from dataex.bootstrap import ensure_keys
 from dataex.core.checkpoint import cosign as cosign_line
 from dataex.core.checkpoint import format_checkpoint, parse_note, sign_note
-from dataex.core.merkle import root
 from dataex.store.runtime import Runtime
-from dataex.store.tables import checkpoints, cosignatures
+from dataex.store.tables import cosignatures
+from dataex.witness_follow import Round, follow_once
 from tests.factories import REVOKE, ROTATE, Actor
-from tests.merkle_setup import leaf_hashes
 from tests.platform_setup import admit, submit, with_operator
 
 PROBLEM = "application/problem+json"
@@ -26,14 +27,11 @@ WITNESS = "regulator.test/witness"
 
 
 async def _checkpoint(runtime: Runtime) -> str:
-    """Sign and store a checkpoint of the log as it stands (the checkpointer's row)."""
-    leaves = await leaf_hashes(runtime)
-    text = format_checkpoint(runtime.settings.log_origin, len(leaves), root(leaves))
-    note = sign_note(text, runtime.settings.log_origin, LOG_KEY)
-    async with runtime.engine.begin() as conn:
-        await conn.execute(checkpoints.insert().values(
-            size=len(leaves), root_hash=root(leaves), note=note, signed_at=datetime.now(UTC)))
-    return note
+    """Have the log's checkpointer sign the log as it stands; its note as stored."""
+    ensure_keys(runtime.settings)
+    stored = await runtime.checkpointer.checkpoint()
+    assert stored is not None and stored.size == runtime.sequencer.head.seq
+    return stored.note
 
 
 def _cosigned(note: str, key: Ed25519PrivateKey, name: str = WITNESS,
@@ -60,6 +58,7 @@ async def test_a_regulators_cosignature_is_stored_once(api: httpx.AsyncClient,
     _, regulator, _ = await _setup(runtime)
     note = await _checkpoint(runtime)
     body, line = _cosigned(note, regulator.key, timestamp=1_790_000_000)
+    assert (await api.get("/v1/audit/checkpoint")).text == note  # no cosignature yet
     first = await api.post(URL, content=body, headers={"content-type": "text/plain"})
     assert first.status_code == 201, first.text
     (answer,) = first.json()["cosignatures"]
@@ -76,6 +75,9 @@ async def test_a_regulators_cosignature_is_stored_once(api: httpx.AsyncClient,
     repeat = await api.post(URL, content=note + again.split("\n\n", 1)[1])
     assert repeat.status_code == 200 and repeat.json()["cosignatures"][0]["stored"] == "already"
     assert [r.signature_line + "\n" for r in await _stored(runtime)] == [line]
+    # The log serves it with the checkpoint, latest and by size.
+    assert (await api.get("/v1/audit/checkpoint")).text == note + line
+    assert (await api.get("/v1/audit/checkpoints/3")).text == note + line
 
 
 async def _refused(api: httpx.AsyncClient, body: str, status: int, slug: str) -> None:
@@ -133,3 +135,26 @@ async def test_a_regulators_rotated_out_or_revoked_key_no_longer_cosigns(
 async def test_the_problem_pages_name_the_witness_problems(api: httpx.AsyncClient) -> None:
     for slug in ("unknown-witness-key", "bad-cosignature", "checkpoint-mismatch"):
         assert (await api.get(f"/problems/{slug}")).status_code == 200
+
+
+async def test_witness_rounds_against_the_real_app_cosign_each_new_checkpoint(
+    api: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
+    """`follow` rounds (the CLI's logic) against the real endpoints, in process."""
+    operator, regulator, _ = await _setup(runtime)
+    await _checkpoint(runtime)
+    state = tmp_path / "witness.json"
+
+    async def round_() -> Round | None:
+        return await follow_once(api, state_path=state, key=regulator.key, name=WITNESS,
+                                 now=lambda: int(datetime.now(UTC).timestamp()),
+                                 echo=lambda _: None)
+
+    assert await round_() == Round(3, True, True)
+    await admit(runtime, operator, "second", ["trader"])
+    await _checkpoint(runtime)
+    assert await round_() == Round(4, True, True)
+    served = (await api.get("/v1/audit/checkpoint")).text
+    assert [s.name for s in parse_note(served)[1]] == [runtime.settings.log_origin, WITNESS]
+    assert [(r.size, r.witness_participant_id) for r in await _stored(runtime)] == [
+        (3, regulator.participant_id), (4, regulator.participant_id)]
