@@ -139,7 +139,8 @@ async def follow_once(
     proof: tuple[bytes, ...] = ()
     if 0 < state.size < checkpoint.size:
         proof = await _proof(http, state.size, checkpoint.size)
-        echo(f"consistency: {len(proof)} hashes from {state.size} to {checkpoint.size}")
+        echo(f"consistency: proof of {len(proof)} hash{'' if len(proof) == 1 else 'es'} "
+             f"from {state.size} to {checkpoint.size}")
     timestamp = now()
     try:
         done = add_checkpoint(state, AddCheckpoint(state.size, proof, note), witness_name=name,

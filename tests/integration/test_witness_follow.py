@@ -218,7 +218,7 @@ async def test_later_rounds_check_a_consistency_proof_from_the_witnessed_size(
     log.grow(12)
     lines: list[str] = []
     assert await run(http, log, state, lines) == Round(17, True, True)
-    assert "consistency: 6 hashes from 5 to 17" in lines
+    assert "consistency: proof of 6 hashes from 5 to 17" in lines
     assert "verified: 17 extends the witnessed 5" in lines
     assert len(log.posted) == 2
 
