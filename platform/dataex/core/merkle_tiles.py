@@ -186,9 +186,13 @@ class Plan:
             out.append(parts)
         return out
 
+    def tile_keys(self) -> set[tuple[int, int, int]]:
+        """The tiles the nodes need, as plain (level, index, width) tuples (equal to Tiles)."""
+        return {where[0] for parts in self._located for where in parts}
+
     def tiles(self) -> list[Tile]:
         """The tiles the nodes need: at most two per tile level for a proof."""
-        return sorted({Tile(*where[0]) for parts in self._located for where in parts})
+        return sorted(Tile(*key) for key in self.tile_keys())
 
     def spans(self) -> list[Span]:
         """The stored rows of those tiles."""

@@ -3,7 +3,9 @@
 The sequencer keeps a CompactRange of the log (`LogTree`) and, in each batch's
 transaction, stores the subtree hashes the batch completes (core/merkle_tiles
 decides which). Everything else reads: a plan from core/merkle_tiles names the
-rows, `fetch` gets them in one round trip, the plan assembles the answer.
+tiles, `read_tiles` gets those not cached in one round trip, the plan assembles
+the answer. A tile of a given width never changes, so the API keeps a bounded
+cache of them per database (`tile_cache_for`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from dataex.core.merkle_tiles import (
     TileNodes,
     compact_plan,
     consistency_plan,
-    inclusion_plan,
     root_of,
     root_plan,
     stored_rows,
@@ -140,17 +141,19 @@ def tile_cache_for(engine: AsyncEngine) -> TileCache:
 
 
 async def read_tiles(
-    source: AsyncConnection | AsyncEngine, tiles: Iterable[Tile], cache: TileCache | None = None
+    source: AsyncConnection | AsyncEngine,
+    tiles: Iterable[tuple[int, int, int]],
+    cache: TileCache | None = None,
 ) -> dict[Tile, TileNodes]:
-    """The tiles' nodes; only tiles not cached are read, all in one statement."""
+    """The tiles' nodes (keyed by Tile, equal to its plain tuple); one statement for the misses."""
     out: dict[Tile, TileNodes] = {}
     missing = []
-    for tile in tiles:
-        found = cache.get(tile) if cache is not None else None
+    for key in tiles:
+        found = cache.get(key) if cache is not None else None  # type: ignore[arg-type]
         if found is None:
-            missing.append(tile)
+            missing.append(Tile(*key))
         else:
-            out[tile] = found
+            out[key] = found  # type: ignore[index]
     if missing:
         spans = [tile.span() for tile in missing]
         if isinstance(source, AsyncEngine):
@@ -173,7 +176,7 @@ async def run_plans(
     source: AsyncConnection | AsyncEngine, plans: list[Plan], cache: TileCache | None = None
 ) -> list[list[bytes]]:
     """Several plans from at most one round trip (none if every tile is cached)."""
-    tiles = await read_tiles(source, {t for plan in plans for t in plan.tiles()}, cache)
+    tiles = await read_tiles(source, {key for plan in plans for key in plan.tile_keys()}, cache)
     return [plan.assemble(tiles) for plan in plans]
 
 
@@ -195,13 +198,6 @@ def _check_size(size: int, tree_size: int) -> None:
 async def root_at(conn: AsyncConnection, size: int, tree_size: int) -> bytes:
     _check_size(size, tree_size)
     return root_of(await run_plan(conn, root_plan(size)))
-
-
-async def inclusion_proof(
-    conn: AsyncConnection, index: int, size: int, tree_size: int
-) -> list[bytes]:
-    _check_size(size, tree_size)
-    return (await run_plan(conn, inclusion_plan(index, size)))[:-1]  # the leaf comes last
 
 
 async def consistency_proof(
