@@ -19,14 +19,17 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dataex.core.checkpoint import (
+    SIG_TYPE_COSIGNATURE_V1,
     SIG_TYPE_ED25519,
     MalformedNote,
     NoteVerifier,
+    open_note,
     parse_checkpoint,
     parse_note,
     parse_vkey,
 )
 from dataex.core.errors import DomainError
+from dataex.core.signing import public_key_bytes
 from dataex.core.witness import AddCheckpoint, WitnessState, add_checkpoint, reconcile_log_keys
 from dataex.witness_state import StoredState, load_state, save_state
 
@@ -46,7 +49,8 @@ class LogUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Round:
-    """What one round did: the size now witnessed, and whether the log took the cosignature."""
+    """What one round did: the size now witnessed, whether it cosigned anew, and whether
+    the log has the cosignature (delivered now, or already served with the checkpoint)."""
 
     size: int
     cosigned: bool
@@ -92,6 +96,16 @@ async def _proof(http: httpx.AsyncClient, old: int, new: int) -> tuple[bytes, ..
         raise WitnessRefused(f"the consistency proof {old}->{new} is malformed") from exc
 
 
+def _carries_ours(note: str, name: str, key: Ed25519PrivateKey) -> bool:
+    """Whether the served note already has a valid cosignature by this witness."""
+    ours = NoteVerifier(name, SIG_TYPE_COSIGNATURE_V1, public_key_bytes(key))
+    try:
+        open_note(note, [ours])
+    except DomainError:
+        return False
+    return True
+
+
 async def follow_once(
     http: httpx.AsyncClient,
     *,
@@ -135,6 +149,11 @@ async def follow_once(
         echo(f"log keys: not trusting {unproven.vkey} until it signs beside a pinned key")
     state = replace(state, log_keys=change.keys)
     echo(f"checkpoint: size {checkpoint.size}, root {checkpoint.root.hex()}")
+    if (checkpoint.size, checkpoint.root) == (state.size, state.root) and _carries_ours(
+        note, name, key
+    ):
+        echo(f"cosignature: the log already serves ours for size {checkpoint.size}")
+        return Round(state.size, cosigned=False, delivered=True)
 
     proof: tuple[bytes, ...] = ()
     if 0 < state.size < checkpoint.size:

@@ -84,6 +84,12 @@ class FakeLog:
         lines = "".join(sign_note(text, ORIGIN, k).split("\n\n", 1)[1] for k in self.signers)
         return f"{text}\n{lines}"
 
+    def served(self) -> str:
+        """The note with the cosignatures the log took for this tree, as a log serves it."""
+        text = parse_note(self.note())[0]
+        mine = [parse_note(p)[1] for p in self.posted if parse_note(p)[0] == text]
+        return self.note() + "".join(s.line for sigs in mine[:1] for s in sigs)
+
     def app(self) -> Litestar:
         log = self
 
@@ -94,7 +100,7 @@ class FakeLog:
 
         @get("/v1/audit/checkpoint", media_type="text/plain")
         async def checkpoint() -> str:
-            return log.note()
+            return log.served()
 
         @get("/v1/audit/proof/consistency")
         async def consistency(old: Annotated[int, QueryParameter()],
@@ -244,6 +250,18 @@ async def test_a_crash_between_verify_and_persist_keeps_the_old_state_and_a_retr
     stored = load_state(state)
     assert stored is not None and stored.state.size == 9
     assert len(log.posted) == 2
+
+
+async def test_a_round_with_nothing_new_sends_nothing(
+    http: httpx.AsyncClient, log: FakeLog, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    await run(http, log, state)
+    before = state.read_bytes()
+    lines: list[str] = []
+    assert await run(http, log, state, lines) == Round(5, cosigned=False, delivered=True)
+    assert lines[-1] == "cosignature: the log already serves ours for size 5"
+    assert state.read_bytes() == before and len(log.posted) == 1
 
 
 async def test_a_crash_after_persist_before_delivery_is_redone_without_a_proof(
