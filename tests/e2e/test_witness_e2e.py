@@ -98,6 +98,8 @@ def test_a_regulator_witnesses_the_log_and_refuses_a_fork(
     assert [v.verifier.name for v in opened.verified] == [WITNESS]
     at_size = httpx.get(f"{server.url}/v1/audit/checkpoints/{size}").text
     assert at_size == served
+    code, out, err = _follow(server, key, state)  # nothing new: nothing to do
+    assert code == 0 and f"the log already serves ours for size {size}" in out, err
 
     # The log grows; the next round proves consistency from the witnessed size.
     _admit(server, server.cli_json("keys", "new", str(tmp_path / "t.pem"))["public_key"],
