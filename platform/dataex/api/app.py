@@ -22,6 +22,7 @@ from dataex.api.problems import EXCEPTION_HANDLERS
 from dataex.api.proofs import ProofsController, WellKnownController
 from dataex.api.registry import RegistryController
 from dataex.api.regulator import RegulatorController
+from dataex.api.witness import WitnessController
 from dataex.settings import Settings
 from dataex.store.runtime import Runtime, open_runtime
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             AuditController,
             ProofsController,
             WellKnownController,
+            WitnessController,
             ParticipantsController,
             RegistryController,
             MarketController,

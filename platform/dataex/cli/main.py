@@ -20,6 +20,7 @@ from dataex.cli.market import market
 from dataex.cli.registry import certificate, registry
 from dataex.cli.regulator import regulator
 from dataex.cli.server import db, init, serve, show_settings
+from dataex.cli.witness import witness
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,7 +36,7 @@ def cli(verbose: bool) -> None:
 
 for command in (init, serve, db, keys, sign, submit, submit_envelope, audit, contracts,
                 show_settings, fingerprint, registry, certificate, ledger,
-                market, licence, regulator):
+                market, licence, regulator, witness):
     cli.add_command(command)
 audit.add_command(proof)
 audit.add_command(verify_proof)
