@@ -44,7 +44,7 @@ def _scan(value: Any, path: str) -> bool:
         for key, item in value.items():
             if type(key) is not str:
                 raise NonCanonicalValue(f"{path}: object keys must be strings")
-            if key and max(key) >= _UTF16_ORDER_DIFFERS:
+            if not key.isascii() and max(key) >= _UTF16_ORDER_DIFFERS:
                 slow = True
             slow = _scan(item, f"{path}.{key}") or slow
         return slow
