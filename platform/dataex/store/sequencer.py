@@ -38,6 +38,7 @@ from dataex.store.batch_writes import BatchWrites
 from dataex.store.loader import ChainHead, MarketSettings, load_chain_head, load_state
 from dataex.store.market_feed import MarketFeed, batch_messages
 from dataex.store.market_projection import queue_market_writes
+from dataex.store.merkle_store import LogTree, load_tree
 from dataex.store.projection import project
 from dataex.store.registry_projection import write_registry_views
 from dataex.store.tables import audit_entries
@@ -115,6 +116,7 @@ class Sequencer:
         self.licence_key = licence_key  # the platform's log key: signs licence documents
         self.state = PlatformState(notice_period=notice_period)
         self.head = ChainHead(0, "")
+        self.tree = LogTree()  # the Merkle tree of the log; its hashes go in each batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._lock_conn: AsyncConnection | None = None
@@ -161,6 +163,7 @@ class Sequencer:
                 conn, notice_period=self.notice_period, market_settings=self.market_settings
             )
             self.head = await load_chain_head(conn)
+            self.tree = await load_tree(conn, self.head.seq)
 
     # -- submission -------------------------------------------------------
     def authenticate(
@@ -275,6 +278,7 @@ class Sequencer:
         if work.rows:
             writes = BatchWrites()
             writes.insert_many(audit_entries, work.rows)
+            self.tree.queue_writes(writes, [row["entry_hash"] for row in work.rows])
             for events, event_seq in work.events:
                 project(writes, events, event_seq)
             queue_market_writes(writes, self.state.market, work.events, now, self.licence_key)

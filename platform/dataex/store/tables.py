@@ -229,5 +229,43 @@ licences = Table(
     Column("view", JSONB, nullable=False),
 )
 
+# The Merkle tree and its checkpoints (migration 0005). merkle_hashes holds the root of
+# every complete subtree of height 8, 16, 24, ... (level 0 is audit_entries.entry_hash);
+# level 8·L, idx [256N, 256N+W) is tlog-tiles tile L/N. See core/merkle_tiles.py.
+merkle_hashes = Table(
+    "merkle_hashes",
+    metadata,
+    Column("level", SmallInteger, nullable=False,
+           comment="subtree height: 8, 16, 24, ... (tlog-tiles tile level = level / 8)"),
+    Column("idx", BigInteger, nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    PrimaryKeyConstraint("level", "idx"),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root_hash", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False,
+           comment="the signed note with the log key signature(s), no cosignatures"),
+    Column("signed_at", DateTime(timezone=True), nullable=False),
+)
+
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("size", BigInteger, nullable=False),
+    Column("key_hash", LargeBinary(4), nullable=False),
+    Column("key_name", Text, nullable=False),
+    Column("signature_line", Text, nullable=False),
+    Column("witness_participant_id", Text, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("size", "key_hash"),
+)
+
 # Tables the application role may only read and append to.
-LOG_TABLES: tuple[str, ...] = ("audit_entries", "registry_events", "ledger_postings", "trades")
+LOG_TABLES: tuple[str, ...] = (
+    "audit_entries", "registry_events", "ledger_postings", "trades",
+    "merkle_hashes", "checkpoints", "cosignatures",
+)

@@ -1,0 +1,255 @@
+"""The stored Merkle tree: what to store as leaves arrive, which rows a proof reads.
+
+Stored hashes are the leaf hashes (level 0: the audit entries' own hashes,
+leaf index = seq - 1) and the root of every complete subtree whose height is a
+multiple of 8 (levels 8, 16, 24, ...). Level 8·L holds exactly the hashes of
+c2sp.org/tlog-tiles tile level L, so a tile is one range read of one level.
+
+Any subtree of height h is then the root of at most 2^(h mod 8) = 128 stored
+hashes at level 8·floor(h/8), and an RFC 9162 proof, a root or a compact range
+needs at most one tile's worth of hashes per tile level: O(log n) rows. Proofs
+are built in two pure steps around one read: `Plan.spans()` (which rows) and
+`Plan.assemble()` (the proof from those rows), so the store does I/O only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from dataex.core.errors import DomainError
+from dataex.core.merkle import (
+    EMPTY_ROOT,
+    CompactRange,
+    _consistency_ranges,
+    _path_ranges,
+    node_hash,
+)
+
+__all__ = [
+    "TILE_HEIGHT",
+    "TILE_WIDTH",
+    "BadTreeRange",
+    "BeyondTree",
+    "MalformedTilePath",
+    "Plan",
+    "Span",
+    "Tile",
+    "compact_plan",
+    "consistency_plan",
+    "format_tile_index",
+    "inclusion_plan",
+    "parse_tile_path",
+    "root_plan",
+    "stored_rows",
+]
+
+TILE_HEIGHT = 8
+TILE_WIDTH = 1 << TILE_HEIGHT
+MAX_TILE_LEVEL = 63
+
+# (level, index) -> hash: the rows a plan asked for, as the store read them.
+Fetched = Mapping[tuple[int, int], bytes]
+
+
+class MalformedTilePath(DomainError):
+    status = 400
+    slug = "malformed-tile-path"
+    title = "The tile path does not follow c2sp.org/tlog-tiles"
+
+
+class BadTreeRange(DomainError):
+    status = 400
+    slug = "bad-tree-range"
+    title = "The index or tree sizes do not fit together"
+
+
+class BeyondTree(DomainError):
+    status = 404
+    slug = "beyond-tree"
+    title = "The log is not that large (yet)"
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """Stored hashes [start, end) of one level (0 = leaves, else a multiple of 8)."""
+
+    level: int
+    start: int
+    end: int
+
+
+def stored_level(height: int) -> int:
+    return height - height % TILE_HEIGHT
+
+
+def stored_rows(completed: Iterable[tuple[int, int, bytes]]) -> list[tuple[int, int, bytes]]:
+    """Of the subtrees CompactRange.append completed, those to store, as (level, index, hash)."""
+    rows = []
+    for start, end, hash_ in completed:
+        height = (end - start).bit_length() - 1
+        if height and height % TILE_HEIGHT == 0:
+            rows.append((height, start >> height, hash_))
+    return rows
+
+
+def _subtrees(start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) as aligned perfect subtrees (height, index), left to right.
+
+    For a proof node (start aligned to a power of two at least end - start)
+    this is RFC 9162's split, so the node's hash is their fold from the right.
+    """
+    out = []
+    while start < end:
+        height = (start & -start).bit_length() - 1 if start else (end - start).bit_length() - 1
+        while (1 << height) > end - start:
+            height -= 1
+        out.append((height, start >> height))
+        start += 1 << height
+    return out
+
+
+def _subtree_span(height: int, index: int) -> Span:
+    level = stored_level(height)
+    shift = height - level
+    return Span(level, index << shift, (index + 1) << shift)
+
+
+def _perfect_root(hashes: list[bytes]) -> bytes:
+    while len(hashes) > 1:
+        hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
+    return hashes[0]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A list of tree nodes, each a leaf range [start, end), to compute from stored rows."""
+
+    nodes: tuple[tuple[int, int], ...]
+
+    def spans(self) -> list[Span]:
+        """The stored rows the nodes need, merged into as few ranges as possible per level."""
+        wanted = sorted(
+            _subtree_span(h, i) for start, end in self.nodes for h, i in _subtrees(start, end)
+        )
+        merged: list[Span] = []
+        for span in wanted:
+            last = merged[-1] if merged else None
+            if last is not None and last.level == span.level and span.start <= last.end:
+                merged[-1] = Span(last.level, last.start, max(last.end, span.end))
+            else:
+                merged.append(span)
+        return merged
+
+    def assemble(self, fetched: Fetched) -> list[bytes]:
+        """The node hashes, in order; KeyError names a row the store failed to supply."""
+        out = []
+        for start, end in self.nodes:
+            parts = []
+            for height, index in _subtrees(start, end):
+                span = _subtree_span(height, index)
+                parts.append(
+                    _perfect_root([fetched[span.level, i] for i in range(span.start, span.end)])
+                )
+            result = parts[-1]
+            for left in reversed(parts[:-1]):
+                result = node_hash(left, result)
+            out.append(result)
+        return out
+
+
+def inclusion_plan(index: int, size: int) -> Plan:
+    """PATH(index, D[size]) of RFC 9162 section 2.1.3.1, bottom-up."""
+    if not 0 <= index < size:
+        raise BadTreeRange(f"leaf index {index} is outside a tree of size {size}")
+    return Plan(tuple(_path_ranges(index, size)))
+
+
+def consistency_plan(old_size: int, new_size: int) -> Plan:
+    """PROOF(old_size, D[new_size]) of RFC 9162 section 2.1.4.1 (empty for 0 or equal)."""
+    if not 0 <= old_size <= new_size:
+        raise BadTreeRange(f"old size {old_size} is not between 0 and new size {new_size}")
+    if old_size in (0, new_size):
+        return Plan(())
+    return Plan(tuple(_consistency_ranges(old_size, new_size)))
+
+
+def root_plan(size: int) -> Plan:
+    """MTH(D[size]); assemble gives one hash, or none for the empty tree (EMPTY_ROOT)."""
+    if size < 0:
+        raise BadTreeRange("a tree size cannot be negative")
+    return Plan(((0, size),) if size else ())
+
+
+def root_of(plan_hashes: Sequence[bytes]) -> bytes:
+    """The root from root_plan(size).assemble(...)."""
+    return plan_hashes[0] if plan_hashes else EMPTY_ROOT
+
+
+def compact_plan(size: int) -> Plan:
+    """The border subtrees a CompactRange of `size` holds (to rebuild it after a restart)."""
+    return Plan(tuple(CompactRange.subtree_ranges(size)))
+
+
+# ---------------------------------------------------------------------------
+# Tile paths (c2sp.org/tlog-tiles)
+# ---------------------------------------------------------------------------
+
+_LEVEL = re.compile(r"0|[1-9][0-9]?")
+_WIDTH = re.compile(r"[1-9][0-9]{0,2}")
+_INDEX = re.compile(r"(?:x[0-9]{3}/)*[0-9]{3}")
+
+
+@dataclass(frozen=True)
+class Tile:
+    """Tile `index` at tile level `level`, `width` hashes wide (256 for a full tile)."""
+
+    level: int
+    index: int
+    width: int = TILE_WIDTH
+
+    @property
+    def full(self) -> bool:
+        return self.width == TILE_WIDTH
+
+    def span(self) -> Span:
+        start = self.index * TILE_WIDTH
+        return Span(self.level * TILE_HEIGHT, start, start + self.width)
+
+    def exists_at(self, size: int) -> bool:
+        """True if a tree of `size` leaves has all of this tile's hashes."""
+        return self.span().end <= size >> (self.level * TILE_HEIGHT)
+
+    def path(self) -> str:
+        suffix = "" if self.full else f".p/{self.width}"
+        return f"{self.level}/{format_tile_index(self.index)}{suffix}"
+
+
+def format_tile_index(index: int) -> str:
+    """1234067 -> x001/x234/067: 3-digit elements, all but the last prefixed with x."""
+    if index < 0:
+        raise ValueError("a tile index cannot be negative")
+    digits = str(index)
+    digits = "0" * (-len(digits) % 3) + digits
+    groups = [digits[i : i + 3] for i in range(0, len(digits), 3)]
+    return "/".join([*(f"x{g}" for g in groups[:-1]), groups[-1]])
+
+
+def parse_tile_path(path: str) -> Tile:
+    """Parse "<L>/<N>[.p/<W>]" in its one canonical spelling; MalformedTilePath otherwise."""
+    level_text, sep, rest = path.partition("/")
+    if not sep or not _LEVEL.fullmatch(level_text) or int(level_text) > MAX_TILE_LEVEL:
+        raise MalformedTilePath(f"{path!r}: the tile level must be a decimal from 0 to 63")
+    index_text, partial, width_text = rest.partition(".p/")
+    if not _INDEX.fullmatch(index_text):
+        raise MalformedTilePath(f"{path!r}: the tile index must be x-prefixed 3-digit elements")
+    index = int(index_text.replace("x", "").replace("/", ""))
+    if format_tile_index(index) != index_text:
+        raise MalformedTilePath(f"{path!r}: the tile index has leading zero elements")
+    width = TILE_WIDTH
+    if partial:
+        if not _WIDTH.fullmatch(width_text) or int(width_text) >= TILE_WIDTH:
+            raise MalformedTilePath(f"{path!r}: a partial tile width is from 1 to 255")
+        width = int(width_text)
+    return Tile(int(level_text), index, width)
