@@ -107,6 +107,10 @@ def _admission(actor: _Actor, name: str, roles: list[str]) -> dict[str, Any]:
             "public_key": b64url_encode(public_key_bytes(actor.key)), "roles": roles}
 
 
+def _key(rng: random.Random) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(rng.randbytes(32))
+
+
 def build_log(
     path: Path,
     entries: int,
@@ -114,20 +118,27 @@ def build_log(
     traders: int = 200,
     seed: int = 1,
     checkpoint_every: int = 10_000,
+    log_key_seed: int = 0,
+    diverge_at: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> BuiltLog:
-    """Write an export of at least `entries` entries to `path`; return what it holds."""
+    """Write an export of `entries` entries to `path`; return what it holds.
+
+    Deterministic: the same arguments give the same bytes (keys come from the
+    seeds). `diverge_at` re-seeds the order flow from that seq on, which
+    gives a fork: the same log up to diverge_at - 1, another valid log after.
+    """
     rng = random.Random(seed)
-    log_key = Ed25519PrivateKey.generate()
+    log_key = _key(random.Random(f"log-key-{log_key_seed}"))
     with path.open("wb") as out:
         w = _Writer(out, log_key, checkpoint_every)
-        operator = _Actor(Ed25519PrivateKey.generate())
+        operator = _Actor(_key(rng))
         events = w.submit(operator, ADMIT, _admission(operator, "operator", ["operator"]))
         assert events is not None
         operator.participant_id = events[0]["participant_id"]
         people: list[_Actor] = []
         for i in range(traders):
-            person = _Actor(Ed25519PrivateKey.generate())
+            person = _Actor(_key(rng))
             roles = ["issuer", "trader"] if i < len(SYMBOLS) else ["trader"]
             events = w.submit(operator, ADMIT, _admission(person, f"p{i}", roles))
             assert events is not None
@@ -148,6 +159,9 @@ def build_log(
                                          "amount": 10**12})
         refs = 0
         while w.seq < entries:
+            if diverge_at is not None and w.seq + 1 >= diverge_at:
+                rng = random.Random(f"fork-{seed}")
+                diverge_at = None
             r = rng.random()
             person = rng.choice(people)
             if r < 0.30 and person.live:
