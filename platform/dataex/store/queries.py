@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from sqlalchemy import any_, literal, select
+from sqlalchemy import any_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dataex.core.encoding import b64url_encode
@@ -70,6 +70,15 @@ async def stream_audit_lines(
                 )
             ).all()
             notes = await _checkpoint_notes(conn, rows[0].seq, rows[-1].seq) if rows else {}
+            later = None
+            if len(rows) < page:
+                end = rows[-1].seq + 1 if rows else next_seq
+                later = await conn.scalar(select(func.max(checkpoints.c.size))
+                                          .where(checkpoints.c.size >= end))
+                if later is not None and not rows:
+                    # Checkpoints promise entries the log does not have: say so at the
+                    # end of the export, where a verifier will see it was cut short.
+                    notes = await _checkpoint_notes(conn, end, later)
         for row in rows:
             # The stored entry is already canonical JSON: splice it in, don't re-encode.
             yield (
@@ -78,10 +87,18 @@ async def stream_audit_lines(
             )
             note = notes.get(row.seq)
             if note is not None:
-                yield msgspec.json.encode({"checkpoint": note, "size": row.seq}) + b"\n"
-        if len(rows) < page:
-            return
-        next_seq = rows[-1].seq + 1
+                yield _checkpoint_line(row.seq, note)
+        if rows:
+            next_seq = rows[-1].seq + 1
+        if len(rows) == page or (rows and later is not None):
+            continue  # a full page, or entries committed since a checkpoint we saw
+        for size in sorted(notes) if not rows else ():
+            yield _checkpoint_line(size, notes[size])
+        return
+
+
+def _checkpoint_line(size: int, note: str) -> bytes:
+    return msgspec.json.encode({"checkpoint": note, "size": size}) + b"\n"
 
 
 async def _checkpoint_notes(conn: AsyncConnection, first: int, last: int) -> dict[int, str]:

@@ -56,8 +56,9 @@ class _Run:
 
     def checkpoint(self, line: CheckpointLine) -> ChainFault | None:
         size = self.tree.size
-        if line.size > size:
+        if line.size > size:  # ahead of the entries: checked when they arrive
             self.pending.append(line)
+            self.pending.sort()
             return None
         if line.size < size:
             return ChainFault(line.size, f"the checkpoint for {line.size} entries comes after "
@@ -152,6 +153,8 @@ def verify_stream(
                 break
             run.tree.append(bytes.fromhex(digest))
             fault = run.trusted_at(seq) if run.trusted else None
+            while fault is None and run.pending and run.pending[0].size == seq:
+                fault = run.checkpoint(run.pending.pop(0))
             if fault is not None:
                 break
             problem, job = replay.check(item.entry)
