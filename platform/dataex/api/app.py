@@ -19,6 +19,7 @@ from dataex.api.health import HealthController
 from dataex.api.market import MarketController
 from dataex.api.participants import ParticipantsController
 from dataex.api.problems import EXCEPTION_HANDLERS
+from dataex.api.proofs import ProofsController, WellKnownController
 from dataex.api.registry import RegistryController
 from dataex.settings import Settings
 from dataex.store.runtime import Runtime, open_runtime
@@ -47,6 +48,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             HealthController,
             DocumentsController,
             AuditController,
+            ProofsController,
+            WellKnownController,
             ParticipantsController,
             RegistryController,
             MarketController,

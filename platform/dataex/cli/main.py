@@ -8,11 +8,13 @@ import click
 
 from dataex import __version__
 from dataex.cli.audit import audit
+from dataex.cli.audit_proofs import proof, verify_proof
 from dataex.cli.contracts import contracts
 from dataex.cli.documents import sign, submit, submit_envelope
 from dataex.cli.fingerprint import fingerprint
 from dataex.cli.keys import keys
 from dataex.cli.ledger import ledger
+from dataex.cli.log_rotation import finish_log_rotation, rotate_log
 from dataex.cli.market import market
 from dataex.cli.registry import certificate, registry
 from dataex.cli.server import db, init, serve, show_settings
@@ -33,6 +35,10 @@ for command in (init, serve, db, keys, sign, submit, submit_envelope, audit, con
                 show_settings, fingerprint, registry, certificate, ledger,
                 market):
     cli.add_command(command)
+audit.add_command(proof)
+audit.add_command(verify_proof)
+keys.add_command(rotate_log)
+keys.add_command(finish_log_rotation)
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ async def _init(s: Settings, *, demo: bool) -> dict[str, object]:
             seeded = await seed_demo(runtime, paths)
             registry = await seed_demo_registry(runtime)
             market = await seed_demo_market(runtime, paths)
+        await runtime.checkpointer.checkpoint()  # a signed checkpoint of what init wrote
         return {
             "data_dir": str(s.data_dir),
             "operator_key": str(paths.operator),

@@ -104,6 +104,20 @@ async def run_plan(conn: AsyncConnection, plan: Plan) -> list[bytes]:
     return plan.assemble(await fetch(conn, plan.spans()))
 
 
+async def run_plans(
+    conn: AsyncConnection, plans: list[Plan], leaves: tuple[int, ...] = ()
+) -> tuple[list[list[bytes]], list[bytes]]:
+    """Several plans (and some leaf hashes) from one round trip: (plan results, leaves)."""
+    spans = [span for plan in plans for span in plan.spans()]
+    spans.extend(Span(0, i, i + 1) for i in leaves)
+    rows = await fetch(conn, spans)
+    try:
+        found = [rows[0, i] for i in leaves]
+    except KeyError as exc:
+        raise BeyondTree(f"no entry at leaf index {exc.args[0][1]}") from exc
+    return [plan.assemble(rows) for plan in plans], found
+
+
 async def load_tree(conn: AsyncConnection, size: int) -> LogTree:
     """The tree of the first `size` entries, from at most a few tiles of stored hashes."""
     hashes = await run_plan(conn, compact_plan(size))

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dataex.log_keys import LogKeyFiles
 from dataex.settings import Settings
+from dataex.store.checkpointer import Checkpointer
 from dataex.store.database import create_engine
 from dataex.store.embedded import start_embedded
 from dataex.store.loader import MarketSettings
@@ -59,8 +61,10 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sequencer: Sequencer
+    checkpointer: Checkpointer
 
     async def close(self) -> None:
+        await self.checkpointer.stop()
         await self.sequencer.stop()
         await self.engine.dispose()
 
@@ -81,4 +85,12 @@ async def open_runtime(settings: Settings) -> Runtime:
     except BaseException:
         await engine.dispose()
         raise
-    return Runtime(settings, engine, sequencer)
+    checkpointer = Checkpointer(
+        engine,
+        lambda: sequencer.head.seq,
+        origin=settings.log_origin,
+        keys=LogKeyFiles.of(settings),
+        interval_seconds=settings.checkpoint_interval_seconds,
+    )
+    checkpointer.start()
+    return Runtime(settings, engine, sequencer, checkpointer)

@@ -1,0 +1,187 @@
+"""Proofs of the log: checkpoints, inclusion and consistency proofs, tlog-tiles, tlog-proof files.
+
+Every answer is computed from stored hashes (O(log n) rows, one round trip)
+of the committed tree; see core/merkle_tiles.py. Tiles and proof hashes never
+change once served, so tiles carry year-long immutable cache headers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get
+from litestar.params import FromPath, QueryParameter
+
+from dataex.api.state import runtime_from
+from dataex.core.errors import NotFound
+from dataex.core.merkle_tiles import (
+    BadTreeRange,
+    BeyondTree,
+    consistency_plan,
+    inclusion_plan,
+    parse_tile_path,
+    root_of,
+    root_plan,
+)
+from dataex.core.tlog_proof import format_tlog_proof
+from dataex.log_keys import LogKeyFiles
+from dataex.store import merkle_store
+from dataex.store.checkpoint_queries import (
+    StoredCheckpoint,
+    checkpoint_at,
+    latest_checkpoint,
+    list_checkpoints,
+    with_cosignatures,
+)
+
+TEXT = "text/plain; charset=utf-8"
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=5"
+MAX_LISTING = 1000
+
+
+def _text(body: str, cache: str = SHORT) -> Response[str]:
+    return Response(body, media_type=TEXT, headers={"Cache-Control": cache})
+
+
+async def _checkpoint_for(conn: Any, size: int | None) -> StoredCheckpoint:
+    found = await (latest_checkpoint(conn) if size is None else checkpoint_at(conn, size))
+    if found is None:
+        raise NotFound("no checkpoint yet" if size is None else f"no checkpoint of size {size}")
+    return found
+
+
+class WellKnownController(Controller):
+    path = "/.well-known/dataex"
+    tags = ["audit"]
+
+    @get("/log-keys", summary="The log's checkpoint verifier keys (C2SP vkeys), with status")
+    async def log_keys(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        settings = runtime_from(request).settings
+        return {
+            "origin": settings.log_origin,
+            "keys": LogKeyFiles.of(settings).published(settings.log_origin),
+        }
+
+
+class ProofsController(Controller):
+    path = "/v1/audit"
+    tags = ["audit"]
+
+    @get("/checkpoint", summary="Latest signed checkpoint with its cosignatures (signed note)",
+         media_type=TEXT)
+    async def latest(self, request: Request[Any, Any, Any]) -> Response[str]:
+        async with runtime_from(request).engine.connect() as conn:
+            return _text(await with_cosignatures(conn, await _checkpoint_for(conn, None)))
+
+    @get("/checkpoints", summary="Signed checkpoints from a size, ascending")
+    async def listing(
+        self,
+        request: Request[Any, Any, Any],
+        from_size: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LISTING)] = 100,
+    ) -> dict[str, Any]:
+        async with runtime_from(request).engine.connect() as conn:
+            found = await list_checkpoints(conn, from_size, limit)
+        return {"checkpoints": [c.listing() for c in found]}
+
+    @get("/checkpoints/{size:int}", summary="The checkpoint of exactly this size",
+         media_type=TEXT)
+    async def at_size(self, request: Request[Any, Any, Any], size: FromPath[int]) -> Response[str]:
+        async with runtime_from(request).engine.connect() as conn:
+            note = await with_cosignatures(conn, await _checkpoint_for(conn, size))
+        return _text(note, IMMUTABLE)
+
+    @get("/proof/inclusion", summary="RFC 9162 inclusion proof of entry seq in a tree size")
+    async def inclusion(
+        self,
+        request: Request[Any, Any, Any],
+        seq: Annotated[int, QueryParameter(ge=1, description="the entry (leaf index seq - 1)")],
+        size: Annotated[int | None, QueryParameter(ge=1, description="default: latest "
+                                                   "checkpoint")] = None,
+    ) -> dict[str, Any]:
+        runtime = runtime_from(request)
+        tree_size = runtime.sequencer.head.seq
+        async with runtime.engine.connect() as conn:
+            root = None
+            if size is None:
+                checkpoint = await _checkpoint_for(conn, None)
+                size, root = checkpoint.size, checkpoint.root
+            elif size > tree_size:
+                raise BeyondTree(f"the log has {tree_size} entries, not {size}",
+                                 tree_size=tree_size)
+            if seq > size:
+                raise BadTreeRange(f"entry {seq} is not in the tree of size {size}")
+            plans = [inclusion_plan(seq - 1, size)]
+            if root is None:
+                plans.append(root_plan(size))
+            results, (leaf,) = await merkle_store.run_plans(conn, plans, (seq - 1,))
+        return {
+            "seq": seq,
+            "leaf_index": seq - 1,
+            "tree_size": size,
+            "leaf_hash": leaf.hex(),
+            "root": (root or root_of(results[1])).hex(),
+            "proof": [h.hex() for h in results[0]],
+        }
+
+    @get("/proof/consistency", summary="RFC 9162 consistency proof between two tree sizes")
+    async def consistency(
+        self,
+        request: Request[Any, Any, Any],
+        old: Annotated[int, QueryParameter(ge=0)],
+        new: Annotated[int | None, QueryParameter(ge=0, description="default: latest "
+                                                  "checkpoint")] = None,
+    ) -> dict[str, Any]:
+        runtime = runtime_from(request)
+        tree_size = runtime.sequencer.head.seq
+        async with runtime.engine.connect() as conn:
+            if new is None:
+                new = (await _checkpoint_for(conn, None)).size
+            if old > new:
+                raise BadTreeRange(f"old size {old} is larger than new size {new}")
+            if new > tree_size:
+                raise BeyondTree(f"the log has {tree_size} entries, not {new}",
+                                 tree_size=tree_size)
+            (proof, old_root, new_root), _ = await merkle_store.run_plans(
+                conn, [consistency_plan(old, new), root_plan(old), root_plan(new)]
+            )
+        return {
+            "old_size": old,
+            "new_size": new,
+            "old_root": root_of(old_root).hex(),
+            "new_root": root_of(new_root).hex(),
+            "proof": [h.hex() for h in proof],
+        }
+
+    @get("/tile/{tile_path:path}", summary="c2sp.org/tlog-tiles tile: <L>/<N>[.p/<W>]",
+         media_type="application/octet-stream")
+    async def tile(
+        self, request: Request[Any, Any, Any], tile_path: FromPath[str]
+    ) -> Response[bytes]:
+        runtime = runtime_from(request)
+        tile = parse_tile_path(tile_path.lstrip("/"))
+        async with runtime.engine.connect() as conn:
+            body = await merkle_store.read_tile(conn, tile, runtime.sequencer.head.seq)
+        return Response(body, media_type="application/octet-stream",
+                        headers={"Cache-Control": IMMUTABLE})
+
+    @get("/proof-file/{seq:int}", summary="c2sp.org/tlog-proof of one entry (offline-verifiable)",
+         media_type=TEXT)
+    async def proof_file(
+        self,
+        request: Request[Any, Any, Any],
+        seq: FromPath[int],
+        size: Annotated[int | None, QueryParameter(ge=1, description="a checkpointed size; "
+                                                   "default: the latest")] = None,
+    ) -> Response[str]:
+        async with runtime_from(request).engine.connect() as conn:
+            checkpoint = await _checkpoint_for(conn, size)
+            if not 1 <= seq <= checkpoint.size:
+                raise BadTreeRange(f"entry {seq} is not in the checkpoint of size "
+                                   f"{checkpoint.size}")
+            (proof,), _ = await merkle_store.run_plans(
+                conn, [inclusion_plan(seq - 1, checkpoint.size)]
+            )
+            note = await with_cosignatures(conn, checkpoint)
+        return _text(format_tlog_proof(seq - 1, proof, note), IMMUTABLE if size else SHORT)
