@@ -23,13 +23,11 @@ Failure = tuple[int, str]  # seq, reason
 
 def check_chunk(jobs: list[SignatureJob]) -> Failure | None:
     """The first job of the chunk whose signature fails, with the reason."""
-    for job in jobs:
+    for seq, document, signature, public_key in jobs:
         try:
-            if not isinstance(job.signature, str):
-                raise DomainError("the signature is not a string")
-            verify_canonical(job.document, job.signature, job.public_key)
+            verify_canonical(document, signature, public_key)
         except DomainError as exc:
-            return job.seq, f"document signature: {exc.detail}"
+            return seq, f"document signature: {exc.detail}"
     return None
 
 
