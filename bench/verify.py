@@ -88,6 +88,8 @@ def main() -> None:
                         help="the log (built if missing); default /tmp/dataex-verify-N.jsonl")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--modes", default="inline,pool",
+                        help="which runs: inline (one process), pool (signature workers)")
     args = parser.parse_args()
     path = args.file or Path(f"/tmp/dataex-verify-{args.entries}.jsonl")
     vkey_path = path.with_suffix(".vkey")
@@ -107,7 +109,8 @@ def main() -> None:
     raw = statistics.median(ed25519_rate(doc) for _ in range(3))
     print(f"raw Ed25519 verify, one core: {raw:,.0f} /s ({doc} B messages)")
 
-    for workers, used in ((0, 1), (args.workers, min(cores, args.workers + 1))):
+    modes = {"inline": (0, 1), "pool": (args.workers, min(cores, args.workers + 1))}
+    for workers, used in (modes[m] for m in args.modes.split(",")):
         runs = [time_verify(path, keys, workers) for _ in range(args.runs)]
         wall = statistics.median(r[0] for r in runs)
         cpu = statistics.median(r[1] for r in runs)
