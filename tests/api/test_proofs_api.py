@@ -204,3 +204,32 @@ async def test_bad_proof_requests_are_4xx_problems(runtime, api) -> None:  # typ
              "beyond-tree")
     _problem(await get("/v1/audit/proof-file/13"), 400, "bad-tree-range")
     _problem(await get("/v1/audit/proof-file/3", params={"size": 11}), 404, "not-found")
+
+
+async def test_the_background_task_checkpoints_a_growing_log(settings) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+    import dataclasses
+
+    from dataex.store.runtime import open_runtime
+
+    ensure_keys(settings)
+    runtime = await open_runtime(dataclasses.replace(settings, checkpoint_interval_seconds=1))
+    try:
+        operator = await grow_log(runtime, 3)
+        sizes = []
+        for _ in range(100):  # up to 10 s on a loaded machine; usually about 1 s
+            latest = await runtime.checkpointer.latest()
+            if latest is not None and latest.size == 3:
+                break
+            await asyncio.sleep(0.1)
+        sizes.append(latest.size if latest else None)
+        await grow_log(runtime, 2, operator)
+        for _ in range(100):
+            latest = await runtime.checkpointer.latest()
+            if latest is not None and latest.size == 5:
+                break
+            await asyncio.sleep(0.1)
+        sizes.append(latest.size if latest else None)
+        assert sizes == [3, 5]
+    finally:
+        await runtime.close()

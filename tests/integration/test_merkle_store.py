@@ -87,3 +87,27 @@ async def test_the_tree_tables_are_insert_only(runtime) -> None:  # type: ignore
         async with runtime.engine.connect() as conn:
             with pytest.raises(Exception, match=r"denied|refused"):
                 await conn.execute(text(statement))
+
+
+async def test_migration_0005_backfills_the_tree_of_an_existing_log(settings) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from alembic import command
+
+    from dataex.store.migrate import alembic_config, upgrade
+
+    runtime = await open_runtime(settings)
+    try:
+        await grow_log(runtime, 300)
+        leaves = await leaf_hashes(runtime)
+    finally:
+        await runtime.close()
+    # a database written before 0005: the tree tables do not exist yet
+    await asyncio.to_thread(command.downgrade, alembic_config(settings.database_url), "0004")
+    await upgrade(settings.database_url)
+    restarted = await open_runtime(settings)
+    try:
+        assert await stored_hashes(restarted) == _expected_rows(leaves)
+        assert restarted.sequencer.tree.root() == merkle.root(leaves)
+    finally:
+        await restarted.close()

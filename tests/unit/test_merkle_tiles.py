@@ -11,7 +11,9 @@ from dataex.core.merkle_tiles import (
     TILE_WIDTH,
     BadTreeRange,
     MalformedTilePath,
+    Plan,
     Tile,
+    TileNodes,
     compact_plan,
     consistency_plan,
     format_tile_index,
@@ -20,6 +22,8 @@ from dataex.core.merkle_tiles import (
     root_of,
     root_plan,
     stored_rows,
+    tile_nodes,
+    tiles_from_rows,
 )
 
 
@@ -39,16 +43,13 @@ def _store(leaves: list[bytes], batch: int = 37) -> dict[tuple[int, int], bytes]
     return rows
 
 
-class _Reads(dict[tuple[int, int], bytes]):
-    """Only the rows the plan's spans name, so a plan that under-asks fails."""
+def _fetch(rows: dict[tuple[int, int], bytes], plan: Plan) -> dict[Tile, TileNodes]:
+    """Only the tiles the plan names, so a plan that under-asks fails with KeyError."""
+    return tiles_from_rows(plan.tiles(), rows)
 
 
-def _fetch(rows: dict[tuple[int, int], bytes], plan) -> _Reads:  # type: ignore[no-untyped-def]
-    out = _Reads()
-    for span in plan.spans():
-        for i in range(span.start, span.end):
-            out[span.level, i] = rows[span.level, i]
-    return out
+def _reads(plan: Plan) -> int:
+    return sum(s.end - s.start for s in plan.spans())
 
 
 LEAVES = _leaves(70_000)
@@ -73,7 +74,7 @@ def test_root_and_compact_range_from_stored_rows(size: int) -> None:
     rebuilt = merkle.CompactRange(size, compact.assemble(_fetch(ROWS, compact)))
     assert rebuilt.root() == merkle.root(LEAVES[:size])
     # reads stay O(log n): at most one tile (256 hashes) per tile level and node kind
-    assert sum(s.end - s.start for s in compact.spans()) <= 3 * TILE_WIDTH
+    assert _reads(compact) <= 3 * TILE_WIDTH
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -81,16 +82,19 @@ def test_inclusion_proofs_match_the_reference(size: int) -> None:
     step = max(1, size // 7)
     for index in [*range(0, size, step), size - 1]:
         plan = inclusion_plan(index, size)
-        proof = plan.assemble(_fetch(ROWS, plan))
-        assert proof == merkle.inclusion_proof(LEAVES, index, size)
-        assert sum(s.end - s.start for s in plan.spans()) <= 3 * TILE_WIDTH
+        *proof, leaf = plan.assemble(_fetch(ROWS, plan))
+        assert proof == merkle.inclusion_proof(LEAVES, index, size) and leaf == LEAVES[index]
+        # O(log n): the leaf's tile and the right edge's tile, per tile level
+        assert len(plan.tiles()) <= 2 * 3 and _reads(plan) <= 2 * 3 * TILE_WIDTH
 
 
 def test_every_inclusion_proof_of_small_trees_matches() -> None:
     for size in range(1, 300, 23):
         for index in range(size):
             plan = inclusion_plan(index, size)
-            assert plan.assemble(_fetch(ROWS, plan)) == merkle.inclusion_proof(LEAVES, index, size)
+            assert plan.assemble(_fetch(ROWS, plan)) == [
+                *merkle.inclusion_proof(LEAVES, index, size), LEAVES[index]
+            ]
 
 
 @pytest.mark.parametrize("new", [1, 2, 256, 257, 1000, 70_000])
@@ -152,3 +156,17 @@ def test_tiles_of_a_70000_tree_are_the_ones_tlog_tiles_lists() -> None:
     for i in range(span.start, span.end):
         assert ROWS[span.level, i] == merkle.root(LEAVES[i * 256 : (i + 1) * 256])
     assert hashlib.sha256(b"").digest() == root_of([])
+
+
+def test_tile_nodes_hold_every_complete_node_of_the_tile() -> None:
+    tile = b"".join(LEAVES[:256])
+    nodes = tile_nodes(tile)
+    assert len(nodes) == 8 and nodes[0] == tile
+    for height, row in enumerate(nodes):
+        width = 1 << height
+        assert len(row) == 32 * (256 >> height)
+        at = min(3, (256 >> height) - 1)
+        assert row[32 * at : 32 * (at + 1)] == merkle.root(LEAVES[at * width : (at + 1) * width])
+    partial = tile_nodes(b"".join(LEAVES[:11]))  # 11 leaves: 5, 2 and 1 complete nodes above
+    assert [len(row) // 32 for row in partial] == [11, 5, 2, 1]
+    assert partial[3] == merkle.root(LEAVES[:8])

@@ -46,6 +46,10 @@ def _text(body: str, cache: str = SHORT) -> Response[str]:
 
 async def _checkpoint_for(conn: Any, size: int | None) -> StoredCheckpoint:
     found = await (latest_checkpoint(conn) if size is None else checkpoint_at(conn, size))
+    return _found(found, size)
+
+
+def _found(found: StoredCheckpoint | None, size: int | None) -> StoredCheckpoint:
     if found is None:
         raise NotFound("no checkpoint yet" if size is None else f"no checkpoint of size {size}")
     return found
@@ -102,27 +106,28 @@ class ProofsController(Controller):
     ) -> dict[str, Any]:
         runtime = runtime_from(request)
         tree_size = runtime.sequencer.head.seq
-        async with runtime.engine.connect() as conn:
-            root = None
-            if size is None:
-                checkpoint = await _checkpoint_for(conn, None)
-                size, root = checkpoint.size, checkpoint.root
-            elif size > tree_size:
-                raise BeyondTree(f"the log has {tree_size} entries, not {size}",
-                                 tree_size=tree_size)
-            if seq > size:
-                raise BadTreeRange(f"entry {seq} is not in the tree of size {size}")
-            plans = [inclusion_plan(seq - 1, size)]
-            if root is None:
-                plans.append(root_plan(size))
-            results, (leaf,) = await merkle_store.run_plans(conn, plans, (seq - 1,))
+        root = None
+        if size is None:
+            checkpoint = _found(await runtime.checkpointer.latest(), None)
+            size, root = checkpoint.size, checkpoint.root
+        elif size > tree_size:
+            raise BeyondTree(f"the log has {tree_size} entries, not {size}", tree_size=tree_size)
+        if seq > size:
+            raise BadTreeRange(f"entry {seq} is not in the tree of size {size}")
+        plans = [inclusion_plan(seq - 1, size)]
+        if root is None:
+            plans.append(root_plan(size))
+        results = await merkle_store.run_plans(
+            runtime.engine, plans, merkle_store.tile_cache_for(runtime.engine)
+        )
+        *proof, leaf = results[0]
         return {
             "seq": seq,
             "leaf_index": seq - 1,
             "tree_size": size,
             "leaf_hash": leaf.hex(),
             "root": (root or root_of(results[1])).hex(),
-            "proof": [h.hex() for h in results[0]],
+            "proof": [h.hex() for h in proof],
         }
 
     @get("/proof/consistency", summary="RFC 9162 consistency proof between two tree sizes")
@@ -135,17 +140,17 @@ class ProofsController(Controller):
     ) -> dict[str, Any]:
         runtime = runtime_from(request)
         tree_size = runtime.sequencer.head.seq
-        async with runtime.engine.connect() as conn:
-            if new is None:
-                new = (await _checkpoint_for(conn, None)).size
-            if old > new:
-                raise BadTreeRange(f"old size {old} is larger than new size {new}")
-            if new > tree_size:
-                raise BeyondTree(f"the log has {tree_size} entries, not {new}",
-                                 tree_size=tree_size)
-            (proof, old_root, new_root), _ = await merkle_store.run_plans(
-                conn, [consistency_plan(old, new), root_plan(old), root_plan(new)]
-            )
+        if new is None:
+            new = _found(await runtime.checkpointer.latest(), None).size
+        if old > new:
+            raise BadTreeRange(f"old size {old} is larger than new size {new}")
+        if new > tree_size:
+            raise BeyondTree(f"the log has {tree_size} entries, not {new}", tree_size=tree_size)
+        proof, old_root, new_root = await merkle_store.run_plans(
+            runtime.engine,
+            [consistency_plan(old, new), root_plan(old), root_plan(new)],
+            merkle_store.tile_cache_for(runtime.engine),
+        )
         return {
             "old_size": old,
             "new_size": new,
@@ -161,8 +166,8 @@ class ProofsController(Controller):
     ) -> Response[bytes]:
         runtime = runtime_from(request)
         tile = parse_tile_path(tile_path.lstrip("/"))
-        async with runtime.engine.connect() as conn:
-            body = await merkle_store.read_tile(conn, tile, runtime.sequencer.head.seq)
+        body = await merkle_store.read_tile(runtime.engine, tile, runtime.sequencer.head.seq,
+                                            merkle_store.tile_cache_for(runtime.engine))
         return Response(body, media_type="application/octet-stream",
                         headers={"Cache-Control": IMMUTABLE})
 
@@ -180,7 +185,7 @@ class ProofsController(Controller):
             if not 1 <= seq <= checkpoint.size:
                 raise BadTreeRange(f"entry {seq} is not in the checkpoint of size "
                                    f"{checkpoint.size}")
-            (proof,), _ = await merkle_store.run_plans(
+            (*proof, _leaf), = await merkle_store.run_plans(
                 conn, [inclusion_plan(seq - 1, checkpoint.size)]
             )
             note = await with_cosignatures(conn, checkpoint)

@@ -17,7 +17,7 @@ from dataex.core.audit import entry_hash
 from dataex.core.canonical import canonical_json
 from dataex.core.checkpoint import NoteVerifier, parse_vkey
 from dataex.core.errors import DomainError
-from dataex.core.tlog_proof import verify_tlog_proof
+from dataex.core.tlog_proof import parse_tlog_proof, verify_tlog_proof
 
 
 @click.command("proof")
@@ -87,10 +87,12 @@ def verify_proof(proof_file: Path, log_keys: tuple[str, ...], entry_file: Path |
             leaf = bytes.fromhex(leaf_hash or "")
         except ValueError as exc:
             raise click.UsageError("--leaf-hash must be hex") from exc
+    text = proof_file.read_text()
     try:
-        parsed, checkpoint = verify_tlog_proof(proof_file.read_text(), leaf, _vkeys(log_keys))
-        if seq is not None and seq != parsed.index + 1:
-            raise DomainError(f"the proof is for entry {parsed.index + 1}, the entry is {seq}")
+        index = parse_tlog_proof(text).index
+        if seq is not None and seq != index + 1:
+            raise DomainError(f"the proof is for entry {index + 1}, the entry given is {seq}")
+        parsed, checkpoint = verify_tlog_proof(text, leaf, _vkeys(log_keys))
     except DomainError as exc:
         click.echo(f"FAIL: {exc.detail}", err=True)
         sys.exit(EXIT_REFUSED)

@@ -8,8 +8,9 @@ c2sp.org/tlog-tiles tile level L, so a tile is one range read of one level.
 Any subtree of height h is then the root of at most 2^(h mod 8) = 128 stored
 hashes at level 8·floor(h/8), and an RFC 9162 proof, a root or a compact range
 needs at most one tile's worth of hashes per tile level: O(log n) rows. Proofs
-are built in two pure steps around one read: `Plan.spans()` (which rows) and
-`Plan.assemble()` (the proof from those rows), so the store does I/O only.
+are built in two pure steps around one read: `Plan.tiles()` (which tiles) and
+`Plan.assemble()` (the proof from those tiles), so the store does I/O only,
+and, tiles being immutable, may cache them.
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from hashlib import sha256
+from typing import NamedTuple
 
 from dataex.core.errors import DomainError
 from dataex.core.merkle import (
     EMPTY_ROOT,
+    HASH_SIZE,
+    NODE_PREFIX,
     CompactRange,
     _consistency_ranges,
     _path_ranges,
@@ -43,6 +49,8 @@ __all__ = [
     "parse_tile_path",
     "root_plan",
     "stored_rows",
+    "tile_nodes",
+    "tiles_from_rows",
 ]
 
 TILE_HEIGHT = 8
@@ -110,48 +118,100 @@ def _subtrees(start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
-def _subtree_span(height: int, index: int) -> Span:
+TileNodes = tuple[bytes, ...]
+
+
+def tile_nodes(hashes: bytes) -> TileNodes:
+    """Every complete node inside a tile: element j is its height-j hashes, concatenated.
+
+    Element 0 is the tile itself; a full tile has 8 elements (256, 128, ... 2
+    hashes). Its root, height 8, is a hash of the tile level above.
+    """
+    if len(hashes) % HASH_SIZE:
+        raise ValueError(f"a tile is a whole number of {HASH_SIZE}-byte hashes")
+    levels = [hashes]
+    current = hashes
+    pair = 2 * HASH_SIZE
+    while len(current) >= pair and len(levels) < TILE_HEIGHT:
+        # node_hash without its per-call checks: the lengths are checked above, once
+        current = b"".join(
+            sha256(NODE_PREFIX + current[i : i + pair]).digest()
+            for i in range(0, len(current) - HASH_SIZE, pair)
+        )
+        levels.append(current)
+    return tuple(levels)
+
+
+def _locate(height: int, index: int, size: int) -> tuple[Tile, int, int]:
+    """Where subtree (height, index) of a tree of `size` is: (tile, row in tile_nodes, position).
+
+    The tile is the one of that tree: full, or as wide as the tree makes it,
+    so a proof for a given size only ever reads tiles that never change.
+    """
     level = stored_level(height)
-    shift = height - level
-    return Span(level, index << shift, (index + 1) << shift)
-
-
-def _perfect_root(hashes: list[bytes]) -> bytes:
-    while len(hashes) > 1:
-        hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
-    return hashes[0]
+    row = height - level
+    tile_index = (index << row) >> TILE_HEIGHT
+    width = min(TILE_WIDTH, (size >> level) - tile_index * TILE_WIDTH)
+    position = index - (tile_index << (TILE_HEIGHT - row))
+    return Tile(level // TILE_HEIGHT, tile_index, width), row, position
 
 
 @dataclass(frozen=True)
 class Plan:
-    """A list of tree nodes, each a leaf range [start, end), to compute from stored rows."""
+    """Tree nodes, each a leaf range [start, end) of the tree of `size`, to compute from tiles."""
 
+    size: int
     nodes: tuple[tuple[int, int], ...]
+    leaves: tuple[int, ...] = ()  # leaf hashes wanted too (read from their level-0 tile)
+
+    @cached_property
+    def _located(self) -> list[list[tuple[tuple[int, int, int], int, int]]]:
+        """Per node, its subtrees as (tile key, row in tile_nodes, byte offset); leaves last.
+
+        Written out flat (this runs ~20 times per proof): see `_locate` for the rule.
+        A tile key is a plain (level, index, width) tuple, equal to its Tile.
+        """
+        size = self.size
+        out = []
+        wanted = [*self.nodes, *((leaf, leaf + 1) for leaf in self.leaves)]
+        for start, end in wanted:
+            width = end - start
+            if width & (width - 1) == 0 and start & (width - 1) == 0:  # one perfect subtree
+                height = width.bit_length() - 1
+                subtrees: Iterable[tuple[int, int]] = ((height, start >> height),)
+            else:
+                subtrees = _subtrees(start, end)
+            parts = []
+            for height, index in subtrees:
+                row = height % TILE_HEIGHT
+                level = height - row
+                tile_index = (index << row) >> TILE_HEIGHT
+                tile_width = min(TILE_WIDTH, (size >> level) - tile_index * TILE_WIDTH)
+                offset = (index - (tile_index << (TILE_HEIGHT - row))) * HASH_SIZE
+                parts.append(((level // TILE_HEIGHT, tile_index, tile_width), row, offset))
+            out.append(parts)
+        return out
+
+    def tile_keys(self) -> set[tuple[int, int, int]]:
+        """The tiles the nodes need, as plain (level, index, width) tuples (equal to Tiles)."""
+        return {where[0] for parts in self._located for where in parts}
+
+    def tiles(self) -> list[Tile]:
+        """The tiles the nodes need: at most two per tile level for a proof."""
+        return sorted(Tile(*key) for key in self.tile_keys())
 
     def spans(self) -> list[Span]:
-        """The stored rows the nodes need, merged into as few ranges as possible per level."""
-        wanted = sorted(
-            _subtree_span(h, i) for start, end in self.nodes for h, i in _subtrees(start, end)
-        )
-        merged: list[Span] = []
-        for span in wanted:
-            last = merged[-1] if merged else None
-            if last is not None and last.level == span.level and span.start <= last.end:
-                merged[-1] = Span(last.level, last.start, max(last.end, span.end))
-            else:
-                merged.append(span)
-        return merged
+        """The stored rows of those tiles."""
+        return [tile.span() for tile in self.tiles()]
 
-    def assemble(self, fetched: Fetched) -> list[bytes]:
-        """The node hashes, in order; KeyError names a row the store failed to supply."""
+    def assemble(self, tiles: Mapping[Tile, TileNodes]) -> list[bytes]:
+        """The node hashes in order, then the wanted leaf hashes (KeyError: a tile is missing)."""
         out = []
-        for start, end in self.nodes:
-            parts = []
-            for height, index in _subtrees(start, end):
-                span = _subtree_span(height, index)
-                parts.append(
-                    _perfect_root([fetched[span.level, i] for i in range(span.start, span.end)])
-                )
+        for located in self._located:
+            parts = [
+                tiles[tile][row][offset : offset + HASH_SIZE]  # type: ignore[index]
+                for tile, row, offset in located
+            ]
             result = parts[-1]
             for left in reversed(parts[:-1]):
                 result = node_hash(left, result)
@@ -159,11 +219,21 @@ class Plan:
         return out
 
 
+def tiles_from_rows(tiles: Iterable[Tile], fetched: Fetched) -> dict[Tile, TileNodes]:
+    """tile_nodes of each tile, from the stored rows {(level, index): hash} read for it."""
+    out = {}
+    for tile in tiles:
+        span = tile.span()
+        hashes = b"".join(fetched[span.level, i] for i in range(span.start, span.end))
+        out[tile] = tile_nodes(hashes)
+    return out
+
+
 def inclusion_plan(index: int, size: int) -> Plan:
-    """PATH(index, D[size]) of RFC 9162 section 2.1.3.1, bottom-up."""
+    """PATH(index, D[size]) of RFC 9162 section 2.1.3.1, bottom-up, then the leaf hash itself."""
     if not 0 <= index < size:
         raise BadTreeRange(f"leaf index {index} is outside a tree of size {size}")
-    return Plan(tuple(_path_ranges(index, size)))
+    return Plan(size, tuple(_path_ranges(index, size)), (index,))
 
 
 def consistency_plan(old_size: int, new_size: int) -> Plan:
@@ -171,15 +241,15 @@ def consistency_plan(old_size: int, new_size: int) -> Plan:
     if not 0 <= old_size <= new_size:
         raise BadTreeRange(f"old size {old_size} is not between 0 and new size {new_size}")
     if old_size in (0, new_size):
-        return Plan(())
-    return Plan(tuple(_consistency_ranges(old_size, new_size)))
+        return Plan(new_size, ())
+    return Plan(new_size, tuple(_consistency_ranges(old_size, new_size)))
 
 
 def root_plan(size: int) -> Plan:
     """MTH(D[size]); assemble gives one hash, or none for the empty tree (EMPTY_ROOT)."""
     if size < 0:
         raise BadTreeRange("a tree size cannot be negative")
-    return Plan(((0, size),) if size else ())
+    return Plan(size, ((0, size),) if size else ())
 
 
 def root_of(plan_hashes: Sequence[bytes]) -> bytes:
@@ -189,7 +259,7 @@ def root_of(plan_hashes: Sequence[bytes]) -> bytes:
 
 def compact_plan(size: int) -> Plan:
     """The border subtrees a CompactRange of `size` holds (to rebuild it after a restart)."""
-    return Plan(tuple(CompactRange.subtree_ranges(size)))
+    return Plan(size, tuple(CompactRange.subtree_ranges(size)))
 
 
 # ---------------------------------------------------------------------------
@@ -201,12 +271,14 @@ _WIDTH = re.compile(r"[1-9][0-9]{0,2}")
 _INDEX = re.compile(r"(?:x[0-9]{3}/)*[0-9]{3}")
 
 
-@dataclass(frozen=True)
-class Tile:
-    """Tile `index` at tile level `level`, `width` hashes wide (256 for a full tile)."""
+class Tile(NamedTuple):
+    """Tile `index` at tile level `level`, `width` hashes wide (256 for a full tile).
+
+    A named tuple: proofs hash and compare many of these, at C speed.
+    """
 
     level: int
-    index: int
+    index: int  # type: ignore[assignment]  # (shadows tuple.index, which tiles never use)
     width: int = TILE_WIDTH
 
     @property

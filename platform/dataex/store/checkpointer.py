@@ -67,6 +67,14 @@ class Checkpointer:
         self.clock = clock
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._latest: StoredCheckpoint | None = None  # this is the only writer of checkpoints
+
+    async def latest(self) -> StoredCheckpoint | None:
+        """The latest signed checkpoint, from memory once read (for the proof API)."""
+        if self._latest is None:
+            async with self.engine.connect() as conn:
+                self._latest = await latest_checkpoint(conn)
+        return self._latest
 
     async def checkpoint(self) -> StoredCheckpoint | None:
         """Sign and store a checkpoint of the committed tree if it grew; return the latest."""
@@ -94,6 +102,7 @@ class Checkpointer:
                         size=size, root_hash=root, note=note, signed_at=stored.signed_at
                     )
                 )
+            self._latest = stored
             return stored
 
     # -- the background task ---------------------------------------------

@@ -3,15 +3,19 @@
 The sequencer keeps a CompactRange of the log (`LogTree`) and, in each batch's
 transaction, stores the subtree hashes the batch completes (core/merkle_tiles
 decides which). Everything else reads: a plan from core/merkle_tiles names the
-rows, `fetch` gets them in one round trip, the plan assembles the answer.
+tiles, `read_tiles` gets those not cached in one round trip, the plan assembles
+the answer. A tile of a given width never changes, so the API keeps a bounded
+cache of them per database (`tile_cache_for`).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import and_, literal_column, or_, select, union_all
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dataex.core.merkle import CompactRange
 from dataex.core.merkle_tiles import (
@@ -19,12 +23,13 @@ from dataex.core.merkle_tiles import (
     Plan,
     Span,
     Tile,
+    TileNodes,
     compact_plan,
     consistency_plan,
-    inclusion_plan,
     root_of,
     root_plan,
     stored_rows,
+    tiles_from_rows,
 )
 from dataex.store.batch_writes import BatchWrites
 from dataex.store.tables import audit_entries, merkle_hashes
@@ -100,22 +105,83 @@ async def fetch(conn: AsyncConnection, spans: list[Span]) -> dict[tuple[int, int
     return {(r.level, r.idx): bytes(r.hash) for r in rows}
 
 
-async def run_plan(conn: AsyncConnection, plan: Plan) -> list[bytes]:
-    return plan.assemble(await fetch(conn, plan.spans()))
+class TileCache:
+    """Tiles already read, with their inner nodes hashed: a tile of a given width never changes.
+
+    Bounded (least recently used goes first); a full level-0 tile costs about
+    16 KB, so the default holds every tile of a 1M-entry log in about 70 MB.
+    """
+
+    def __init__(self, max_tiles: int = 4096) -> None:
+        self.max_tiles = max_tiles
+        self._tiles: OrderedDict[Tile, TileNodes] = OrderedDict()
+
+    def get(self, tile: Tile) -> TileNodes | None:
+        found = self._tiles.get(tile)
+        if found is not None:
+            self._tiles.move_to_end(tile)
+        return found
+
+    def put(self, tile: Tile, nodes: TileNodes) -> None:
+        self._tiles[tile] = nodes
+        self._tiles.move_to_end(tile)
+        while len(self._tiles) > self.max_tiles:
+            self._tiles.popitem(last=False)
+
+
+_caches: WeakKeyDictionary[AsyncEngine, TileCache] = WeakKeyDictionary()
+
+
+def tile_cache_for(engine: AsyncEngine) -> TileCache:
+    """The process's tile cache for a database (one per engine)."""
+    cache = _caches.get(engine)
+    if cache is None:
+        cache = _caches[engine] = TileCache()
+    return cache
+
+
+async def read_tiles(
+    source: AsyncConnection | AsyncEngine,
+    tiles: Iterable[tuple[int, int, int]],
+    cache: TileCache | None = None,
+) -> dict[Tile, TileNodes]:
+    """The tiles' nodes (keyed by Tile, equal to its plain tuple); one statement for the misses."""
+    out: dict[Tile, TileNodes] = {}
+    missing = []
+    for key in tiles:
+        found = cache.get(key) if cache is not None else None  # type: ignore[arg-type]
+        if found is None:
+            missing.append(Tile(*key))
+        else:
+            out[key] = found  # type: ignore[index]
+    if missing:
+        spans = [tile.span() for tile in missing]
+        if isinstance(source, AsyncEngine):
+            async with source.connect() as conn:
+                rows = await fetch(conn, spans)
+        else:
+            rows = await fetch(source, spans)
+        try:
+            read = tiles_from_rows(missing, rows)
+        except KeyError as exc:  # only if asked about a size beyond the database
+            raise BeyondTree(f"the stored tree lacks hash {exc.args[0]}") from exc
+        for tile, nodes in read.items():
+            if cache is not None:
+                cache.put(tile, nodes)
+            out[tile] = nodes
+    return out
 
 
 async def run_plans(
-    conn: AsyncConnection, plans: list[Plan], leaves: tuple[int, ...] = ()
-) -> tuple[list[list[bytes]], list[bytes]]:
-    """Several plans (and some leaf hashes) from one round trip: (plan results, leaves)."""
-    spans = [span for plan in plans for span in plan.spans()]
-    spans.extend(Span(0, i, i + 1) for i in leaves)
-    rows = await fetch(conn, spans)
-    try:
-        found = [rows[0, i] for i in leaves]
-    except KeyError as exc:
-        raise BeyondTree(f"no entry at leaf index {exc.args[0][1]}") from exc
-    return [plan.assemble(rows) for plan in plans], found
+    source: AsyncConnection | AsyncEngine, plans: list[Plan], cache: TileCache | None = None
+) -> list[list[bytes]]:
+    """Several plans from at most one round trip (none if every tile is cached)."""
+    tiles = await read_tiles(source, {key for plan in plans for key in plan.tile_keys()}, cache)
+    return [plan.assemble(tiles) for plan in plans]
+
+
+async def run_plan(source: AsyncConnection | AsyncEngine, plan: Plan) -> list[bytes]:
+    return (await run_plans(source, [plan]))[0]
 
 
 async def load_tree(conn: AsyncConnection, size: int) -> LogTree:
@@ -134,13 +200,6 @@ async def root_at(conn: AsyncConnection, size: int, tree_size: int) -> bytes:
     return root_of(await run_plan(conn, root_plan(size)))
 
 
-async def inclusion_proof(
-    conn: AsyncConnection, index: int, size: int, tree_size: int
-) -> list[bytes]:
-    _check_size(size, tree_size)
-    return await run_plan(conn, inclusion_plan(index, size))
-
-
 async def consistency_proof(
     conn: AsyncConnection, old_size: int, new_size: int, tree_size: int
 ) -> list[bytes]:
@@ -148,20 +207,10 @@ async def consistency_proof(
     return await run_plan(conn, consistency_plan(old_size, new_size))
 
 
-async def leaf_hash(conn: AsyncConnection, index: int) -> bytes:
-    found = (await fetch(conn, [Span(0, index, index + 1)])).get((0, index))
-    if found is None:
-        raise BeyondTree(f"no entry at leaf index {index}")
-    return found
-
-
-async def read_tile(conn: AsyncConnection, tile: Tile, tree_size: int) -> bytes:
+async def read_tile(
+    engine: AsyncEngine, tile: Tile, tree_size: int, cache: TileCache | None = None
+) -> bytes:
     """The tile's bytes (width × 32); BeyondTree if the committed tree lacks any of them."""
     if not tile.exists_at(tree_size):
         raise BeyondTree(f"tile {tile.path()} is beyond the tree of size {tree_size}")
-    span = tile.span()
-    rows = await fetch(conn, [span])
-    try:
-        return b"".join(rows[span.level, i] for i in range(span.start, span.end))
-    except KeyError as exc:  # only if the tree size given was ahead of the database
-        raise BeyondTree(f"tile {tile.path()} is not stored yet") from exc
+    return (await read_tiles(engine, [tile], cache))[tile][0]
