@@ -7,12 +7,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import click
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from dataex.cli.common import EXIT_REFUSED, friendly_errors, server_option
-from dataex.client import Client
-from dataex.verifier import Report, verify_export
+from dataex.cli.export_resume import resume_point
+from dataex.client import Client, ProblemError
+from dataex.verify import Report, TrustedKeys, verify_stream
+
+LOG_KEYS_PATH = "/.well-known/dataex/log-keys"
 
 
 @click.group()
@@ -20,20 +24,46 @@ def audit() -> None:
     """Read, export and verify the audit log."""
 
 
+def _bar(label: str) -> Progress:
+    columns = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    return Progress(*columns, console=Console(stderr=True), transient=True)
+
+
 @audit.command("export")
 @server_option
-@click.option("--from", "from_seq", type=click.IntRange(min=1), default=1, show_default=True,
-              help="First seq (resume an export with the last seq + 1).")
+@click.option("--from", "from_seq", type=click.IntRange(min=1), default=None,
+              help="First seq (default 1). If --out exists, the export resumes after its "
+                   "last complete entry instead.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="File to write (appended to when --from > 1).")
+              help="JSON Lines file to write, or to resume.")
 @friendly_errors
-def export(server: str, from_seq: int, out: Path) -> None:
-    """Download the log as JSON Lines."""
+def export(server: str, from_seq: int | None, out: Path) -> None:
+    """Download the log (entries and signed checkpoints) as JSON Lines; resume safely.
+
+    An existing --out is continued from its last complete entry's seq + 1; a
+    torn last line (an export cut off mid-write) is dropped first.
+    """
+    start = from_seq or 1
+    if out.exists():
+        point = resume_point(out)
+        if point.dropped:
+            click.echo(f"dropped a torn last line ({point.dropped} bytes) from {out}", err=True)
+        if from_seq is not None and from_seq > point.next_seq:
+            raise click.ClickException(
+                f"{out} ends at entry {point.next_seq - 1}; --from {from_seq} would leave a gap")
+        start = point.next_seq
+        if point.next_seq > 1:
+            click.echo(f"resuming {out} from entry {start}", err=True)
     count = 0
-    with Client(server) as client, out.open("a" if from_seq > 1 else "w") as f:
-        for line in client.export_lines(from_seq):
+    with Client(server) as client, out.open("a") as f, _bar("exporting") as bar:
+        size = int(client.get("/v1/audit/entries", limit=1)["size"])
+        task = bar.add_task("export", total=max(size - start + 1, 0))
+        for line in client.export_lines(start):
             f.write(line + "\n")
-            count += 1
+            if line.startswith('{"seq"'):
+                count += 1
+                if count % 500 == 0:
+                    bar.update(task, completed=count)
     click.echo(f"wrote {count} entries to {out}", err=True)
 
 
@@ -41,34 +71,88 @@ def export(server: str, from_seq: int, out: Path) -> None:
 @server_option
 @click.option("--file", "export_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Verify this export instead of a running server.")
+@click.option("--log-key", "log_keys", multiple=True, metavar="VKEY",
+              help="Trust this log key (C2SP vkey); repeat for several. Default: the keys the "
+                   "server publishes at /.well-known/dataex/log-keys.")
+@click.option("--log-keys-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Trusted keys: that endpoint's JSON, or one vkey a line.")
+@click.option("--witness-key", "witness_keys", multiple=True, metavar="VKEY",
+              help="A witness's cosignature/v1 vkey: its cosignatures must verify.")
+@click.option("--trusted-checkpoint", "trusted", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A signed checkpoint seen before (e.g. witness-cosigned): the log must "
+                   "agree with it.")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Processes for signature checks (default: one per core; 0: inline).")
 @friendly_errors
-def verify(server: str, export_file: Path | None) -> None:
-    """Check order, hashes, chain and signatures, and replay every command; name the first fault.
+def verify(server: str, export_file: Path | None, log_keys: tuple[str, ...],
+           log_keys_file: Path | None, witness_keys: tuple[str, ...], trusted: tuple[Path, ...],
+           workers: int | None) -> None:
+    """Check the chain, the Merkle root against every signed checkpoint, every signature,
+    and replay every command through core/; name the first fault and its seq.
 
     Exit code 0 when everything verifies, 2 when a fault is found.
     """
+    keys = TrustedKeys().add_all([*log_keys, *witness_keys])
+    if log_keys_file is not None:
+        from_file = TrustedKeys.from_file(log_keys_file)
+        keys.log += from_file.log
+        keys.witnesses += from_file.witnesses
+    notes = [path.read_text() for path in trusted]
     if export_file is not None:
+        if not keys.log:
+            keys.log = _served_keys(server).log
         with export_file.open("rb") as handle:
-            total = sum(1 for line in handle if line.strip())  # for the bar; then stream
-        with export_file.open() as handle:
-            report = _run(handle, total, expected_size=None)
+            total = sum(1 for line in handle if line.startswith(b'{"seq"'))
+        with export_file.open("rb") as handle:
+            report = _run(handle, total, keys, notes, None, workers)
     else:
         with Client(server) as client:
+            if not keys.log:
+                keys.log = _served_keys(server).log
             size = int(client.get("/v1/audit/entries", limit=1)["size"])
-            report = _run(client.export_lines(), size, expected_size=size)
+            report = _run(client.export_lines(), size, keys, notes, size, workers)
+    _print(report)
+
+
+def _served_keys(server: str) -> TrustedKeys:
+    """The keys the server publishes; none (and a warning) if it publishes none."""
+    try:
+        with Client(server) as client:
+            keys = TrustedKeys.from_well_known(client.get(LOG_KEYS_PATH))
+    except (httpx.HTTPError, ProblemError) as exc:
+        click.echo(f"no log keys given and none from {server} ({exc}); "
+                   "checkpoints cannot be checked", err=True)
+        return TrustedKeys()
+    click.echo(f"trusting the log keys {server} publishes: "
+               + ", ".join(f"{k.name}+{k.key_hash.hex()}" for k in keys.log), err=True)
+    return keys
+
+
+def _run(lines: Iterable[str | bytes], total: int | None, keys: TrustedKeys, notes: list[str],
+         expected_size: int | None, workers: int | None) -> Report:
+    with _bar("verifying") as bar:
+        task = bar.add_task("verify", total=total)
+        return verify_stream(lines, keys=keys, trusted_checkpoints=notes,
+                             expected_size=expected_size, workers=workers,
+                             progress=lambda seq: bar.update(task, completed=seq))
+
+
+def _print(report: Report) -> None:
     if report.ok:
         click.echo(f"ok: {report.verified} entries verified; head {report.last_seq} "
                    f"{report.head_hash}")
+        click.echo(f"root {report.root}; {report.checkpoints_verified} checkpoints verified"
+                   + (f", the last at size {report.last_checkpoint_size}"
+                      if report.checkpoints_verified else ""))
+        for witness, count in sorted(report.cosignatures.items()):
+            click.echo(f"cosigned by {witness}: {count} checkpoints")
+        if report.last_checkpoint_size < report.last_seq:
+            click.echo(f"note: entries {report.last_checkpoint_size + 1}..{report.last_seq} "
+                       "are after the last signed checkpoint (chained and replayed, not yet "
+                       "under a signed root)")
         return
     assert report.fault is not None
     click.echo(f"FAULT at entry {report.fault.seq}: {report.fault.reason}", err=True)
     click.echo(f"({report.verified} entries before it verified)", err=True)
     sys.exit(EXIT_REFUSED)
-
-
-def _run(lines: Iterable[str], total: int | None, *, expected_size: int | None) -> Report:
-    columns = [TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("verify", total=total)
-        return verify_export(lines, progress=lambda seq: bar.update(task, completed=seq),
-                             expected_size=expected_size)

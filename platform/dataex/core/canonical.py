@@ -31,28 +31,44 @@ class NonCanonicalValue(ValueError):
 
 
 def _scan(value: Any, path: str) -> bool:
-    """Refuse what JCS-without-floats cannot hold; True if a key needs UTF-16 ordering."""
+    """Refuse what JCS-without-floats cannot hold; True if a key needs UTF-16 ordering.
+
+    Leaves (strings, booleans, null, safe integers: nearly every node) are
+    checked inline in their container's loop, and a child's path is only
+    spelled out when it is a container or an error: this runs on every logged
+    entry the verifier reads, and recursion per leaf cost most of its time.
+    """
     kind = type(value)
+    if kind is dict:
+        slow = False
+        for key, item in value.items():
+            if type(key) is not str:
+                raise NonCanonicalValue(f"{path}: object keys must be strings")
+            if not key.isascii() and max(key) >= _UTF16_ORDER_DIFFERS:
+                slow = True
+            item_kind = type(item)
+            if item_kind is str or item_kind is bool or item is None or (
+                item_kind is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER
+            ):
+                continue
+            slow = _scan(item, f"{path}.{key}") or slow
+        return slow
+    if kind is list or kind is tuple:
+        slow = False
+        for index, item in enumerate(value):
+            item_kind = type(item)
+            if item_kind is str or item_kind is bool or item is None or (
+                item_kind is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER
+            ):
+                continue
+            slow = _scan(item, f"{path}[{index}]") or slow
+        return slow
     if kind is str or kind is bool or value is None:
         return False
     if kind is int:
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             return False
         raise NonCanonicalValue(f"{path}: integer outside ±(2^53-1)")
-    if kind is dict:
-        slow = False
-        for key, item in value.items():
-            if type(key) is not str:
-                raise NonCanonicalValue(f"{path}: object keys must be strings")
-            if key and max(key) >= _UTF16_ORDER_DIFFERS:
-                slow = True
-            slow = _scan(item, f"{path}.{key}") or slow
-        return slow
-    if kind is list or kind is tuple:
-        slow = False
-        for index, item in enumerate(value):
-            slow = _scan(item, f"{path}[{index}]") or slow
-        return slow
     if kind is float:
         raise NonCanonicalValue(f"{path}: floats are not allowed, use integers")
     raise NonCanonicalValue(f"{path}: {kind.__name__} is not a JSON value")

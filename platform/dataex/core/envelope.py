@@ -84,7 +84,11 @@ class Command:
 def parse_envelope(raw: bytes, max_bytes: int) -> ParsedEnvelope:
     if len(raw) > max_bytes:
         raise BodyTooLarge(f"body is {len(raw)} bytes; the limit is {max_bytes}")
-    obj = _strict_json(raw)
+    return envelope_from_object(_strict_json(raw))
+
+
+def envelope_from_object(obj: Any) -> ParsedEnvelope:
+    """`parse_envelope` after the JSON: for an envelope already decoded (a logged entry's)."""
     document = obj.get("document") if isinstance(obj, dict) else None
     name = document.get("contract") if isinstance(document, dict) else None
     if not isinstance(name, str):
@@ -124,15 +128,34 @@ def authenticate_signer(
     Replaying a log needs exactly this: the documents were on time when they
     were accepted, and a replay must not depend on when it runs.
     """
-    signer = parsed.signer
-    record = participants.keys.get(signer)
-    if record is None:
-        if allow_genesis and _is_genesis(parsed, participants):
-            public_key = b64url_decode(parsed.body.public_key, length=PUBLIC_KEY_BYTES)
-            verify_canonical(parsed.canonical_document, parsed.envelope["signature"], public_key)
-            return Command(parsed, None, genesis=True)
-        raise UnknownSigner(f"signer {signer} is not an admitted key")
-    verify_canonical(parsed.canonical_document, parsed.envelope["signature"], record.public_key)
+    public_key, genesis = signer_public_key(parsed, participants, allow_genesis=allow_genesis)
+    verify_canonical(parsed.canonical_document, parsed.envelope["signature"], public_key)
+    return authorize_signer(parsed, participants, genesis=genesis)
+
+
+def signer_public_key(
+    parsed: ParsedEnvelope, participants: Participants, *, allow_genesis: bool = False
+) -> tuple[bytes, bool]:
+    """The key the signature must verify under, and whether this is the genesis admission.
+
+    Split from `authenticate_signer` so that the offline verifier can check a
+    whole log's signatures in other processes: it replays with this and
+    `authorize_signer`, in the same order, and verifies the signature apart.
+    """
+    record = participants.keys.get(parsed.signer)
+    if record is not None:
+        return record.public_key, False
+    if allow_genesis and _is_genesis(parsed, participants):
+        return b64url_decode(parsed.body.public_key, length=PUBLIC_KEY_BYTES), True
+    raise UnknownSigner(f"signer {parsed.signer} is not an admitted key")
+
+
+def authorize_signer(
+    parsed: ParsedEnvelope, participants: Participants, *, genesis: bool = False
+) -> Command:
+    """After the signature: key active and role allowed (nothing to check for genesis)."""
+    if genesis:
+        return Command(parsed, None, genesis=True)
     return Command(parsed, _authorize(parsed, participants))
 
 

@@ -6,11 +6,17 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from sqlalchemy import any_, literal, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import any_, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dataex.core.encoding import b64url_encode
-from dataex.store.tables import audit_entries, participant_keys, participants
+from dataex.store.tables import (
+    audit_entries,
+    checkpoints,
+    cosignatures,
+    participant_keys,
+    participants,
+)
 
 
 def _logged(row: Any) -> dict[str, Any]:
@@ -45,7 +51,13 @@ async def audit_entries_range(
 async def stream_audit_lines(
     engine: AsyncEngine, from_seq: int, page: int = 2000
 ) -> AsyncIterator[bytes]:
-    """Export lines {seq, entry_hash, entry} in seq order, page by page (constant memory)."""
+    """Export lines in seq order, page by page (constant memory), with the checkpoints.
+
+    Entry lines are {seq, entry_hash, entry}; each stored checkpoint of size N
+    follows the entry line of seq N as {checkpoint: <note with its
+    cosignatures>, size: N}, so an export is self-contained and can be resumed
+    from any seq (docs/regulators.md).
+    """
     next_seq = from_seq
     while True:
         async with engine.connect() as conn:
@@ -57,15 +69,54 @@ async def stream_audit_lines(
                     .limit(page)
                 )
             ).all()
+            notes = await _checkpoint_notes(conn, rows[0].seq, rows[-1].seq) if rows else {}
+            later = None
+            if len(rows) < page:
+                end = rows[-1].seq + 1 if rows else next_seq
+                later = await conn.scalar(select(func.max(checkpoints.c.size))
+                                          .where(checkpoints.c.size >= end))
+                if later is not None and not rows:
+                    # Checkpoints promise entries the log does not have: say so at the
+                    # end of the export, where a verifier will see it was cut short.
+                    notes = await _checkpoint_notes(conn, end, later)
         for row in rows:
             # The stored entry is already canonical JSON: splice it in, don't re-encode.
             yield (
                 b'{"seq":%d,"entry_hash":"%s","entry":%s}\n'
                 % (row.seq, bytes(row.entry_hash).hex().encode(), row.entry.encode())
             )
-        if len(rows) < page:
-            return
-        next_seq = rows[-1].seq + 1
+            note = notes.get(row.seq)
+            if note is not None:
+                yield _checkpoint_line(row.seq, note)
+        if rows:
+            next_seq = rows[-1].seq + 1
+        if len(rows) == page or (rows and later is not None):
+            continue  # a full page, or entries committed since a checkpoint we saw
+        for size in sorted(notes) if not rows else ():
+            yield _checkpoint_line(size, notes[size])
+        return
+
+
+def _checkpoint_line(size: int, note: str) -> bytes:
+    return msgspec.json.encode({"checkpoint": note, "size": size}) + b"\n"
+
+
+async def _checkpoint_notes(conn: AsyncConnection, first: int, last: int) -> dict[int, str]:
+    """Signed checkpoint notes for sizes in [first, last], each with its cosignature lines."""
+    in_range = checkpoints.c.size.between(first, last)
+    rows = (await conn.execute(
+        select(checkpoints.c.size, checkpoints.c.note).where(in_range)
+    )).all()
+    notes = {row.size: row.note for row in rows}
+    cosigned = (await conn.execute(
+        select(cosignatures.c.size, cosignatures.c.signature_line)
+        .where(cosignatures.c.size.between(first, last))
+        .order_by(cosignatures.c.size, cosignatures.c.key_name, cosignatures.c.key_hash)
+    )).all()
+    for row in cosigned:
+        if row.size in notes:
+            notes[row.size] += row.signature_line.rstrip("\n") + "\n"
+    return notes
 
 
 def _participant(row: Any, keys: list[dict[str, Any]]) -> dict[str, Any]:
