@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dataex.core.audit import build_entry
@@ -45,6 +45,12 @@ from dataex.store.tables import audit_entries
 log = logging.getLogger(__name__)
 
 SEQUENCER_LOCK_KEY = 0x6461746165780000  # "dataex" + 0
+
+_COMMITTED_DOCUMENTS = text(
+    "SELECT a.signer, a.nonce, a.entry, a.entry_hash FROM audit_entries AS a "
+    "JOIN unnest(CAST(:signers AS text[]), CAST(:nonces AS text[])) AS k(signer, nonce) "
+    "ON a.signer = k.signer AND a.nonce = k.nonce"
+)
 
 
 class SequencerLocked(RuntimeError):
@@ -86,6 +92,8 @@ class _Pending:
 
 @dataclass
 class _Batch:
+    now: datetime
+    time: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[list[dict[str, Any]], int]] = field(default_factory=list)
     # an outcome is a receipt, a refusal, or the earlier copy of the same document in this batch
@@ -216,11 +224,36 @@ class Sequencer:
                 await asyncio.sleep(1)
 
     async def _process(self, batch: list[_Pending]) -> None:
+        # One connection and one transaction for the whole batch: the replay
+        # lookup, then every write. The single writer holds no row locks while
+        # it applies, so keeping the transaction open meanwhile costs nothing.
+        async with self.engine.begin() as conn:
+            committed = await self._committed_documents(conn, batch)
+            work, seq, prev_hash = self._apply_batch(batch, committed)
+            if work.rows:
+                writes = BatchWrites()
+                writes.insert_many(audit_entries, work.rows)
+                for events, event_seq in work.events:
+                    project(writes, events, event_seq)
+                queue_market_writes(
+                    writes, self.state.market, work.events, work.now, self.licence_key
+                )
+                await writes.flush(conn)
+                await write_registry_views(conn, self.state.registry, work.events)
+        if work.rows:
+            self.head = ChainHead(seq, prev_hash)
+            if self.feed.listening:
+                self.feed.publish(batch_messages(self.state.market, work.events, work.time))
+        self._answer(work)
+
+    def _apply_batch(
+        self, batch: list[_Pending], committed: dict[tuple[str, str], tuple[str, bytes]]
+    ) -> tuple[_Batch, int, str]:
+        """Apply each command to the in-memory state; build its log entry and answer."""
         now = self.clock()
         time = format_utc(now)
-        committed = await self._committed_documents(batch)
         seen: dict[tuple[str, str], tuple[bytes, _Pending]] = {}
-        work = _Batch()
+        work = _Batch(now=now, time=time)
         seq, prev_hash = self.head.seq, self.head.entry_hash
         for pending in batch:
             parsed = pending.command.parsed
@@ -272,19 +305,7 @@ class Sequencer:
             work.outcomes.append(
                 (pending, Receipt(seq, time, parsed.contract.name, digest, events))
             )
-        if work.rows:
-            writes = BatchWrites()
-            writes.insert_many(audit_entries, work.rows)
-            for events, event_seq in work.events:
-                project(writes, events, event_seq)
-            queue_market_writes(writes, self.state.market, work.events, now, self.licence_key)
-            async with self.engine.begin() as conn:
-                await writes.flush(conn)
-                await write_registry_views(conn, self.state.registry, work.events)
-            self.head = ChainHead(seq, prev_hash)
-            if self.feed.listening:
-                self.feed.publish(batch_messages(self.state.market, work.events, time))
-        self._answer(work)
+        return work, seq, prev_hash
 
     @staticmethod
     def _answer(work: _Batch) -> None:
@@ -315,18 +336,18 @@ class Sequencer:
             entry["seq"], entry["time"], entry["kind"], entry_hash.hex(), entry["events"], True
         )
 
+    @staticmethod
     async def _committed_documents(
-        self, batch: list[_Pending]
+        conn: AsyncConnection, batch: list[_Pending]
     ) -> dict[tuple[str, str], tuple[str, bytes]]:
-        keys = {(p.command.parsed.signer, p.command.parsed.nonce) for p in batch}
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                select(
-                    audit_entries.c.signer,
-                    audit_entries.c.nonce,
-                    audit_entries.c.entry,
-                    audit_entries.c.entry_hash,
-                ).where(tuple_(audit_entries.c.signer, audit_entries.c.nonce).in_(list(keys)))
-            )
-            return {(r.signer, r.nonce): (r.entry, bytes(r.entry_hash)) for r in rows}
+        """The log entries of documents in the batch that were already committed.
 
+        One fixed statement whatever the batch's size (the keys travel as two
+        arrays), so it is prepared once, not once per distinct batch size.
+        """
+        keys = {(p.command.parsed.signer, p.command.parsed.nonce) for p in batch}
+        rows = await conn.execute(
+            _COMMITTED_DOCUMENTS,
+            {"signers": [k[0] for k in keys], "nonces": [k[1] for k in keys]},
+        )
+        return {(r.signer, r.nonce): (r.entry, bytes(r.entry_hash)) for r in rows}
