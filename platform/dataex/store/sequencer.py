@@ -40,11 +40,15 @@ from dataex.store.market_feed import MarketFeed, batch_messages
 from dataex.store.market_projection import queue_market_writes
 from dataex.store.projection import project
 from dataex.store.registry_projection import write_registry_views
+from dataex.store.signature_pool import SignaturePool
 from dataex.store.tables import audit_entries
 
 log = logging.getLogger(__name__)
 
 SEQUENCER_LOCK_KEY = 0x6461746165780000  # "dataex" + 0
+# Longest a batch waits for requests already past their first checks (see
+# _gather_arrivals): a little over what a crowd of signature checks takes.
+ARRIVAL_WAIT = 0.005
 
 _COMMITTED_DOCUMENTS = text(
     "SELECT a.signer, a.nonce, a.entry, a.entry_hash FROM audit_entries AS a "
@@ -114,6 +118,7 @@ class Sequencer:
         notice_period: timedelta = timedelta(days=7),
         market_settings: MarketSettings | None = None,
         licence_key: Ed25519PrivateKey | None = None,
+        verify_threads: int = 0,
     ) -> None:
         self.engine = engine
         self.max_batch = max_batch
@@ -127,6 +132,9 @@ class Sequencer:
         self._task: asyncio.Task[None] | None = None
         self._lock_conn: AsyncConnection | None = None
         self.feed = MarketFeed()  # committed market changes, for the live stream
+        self.signatures = SignaturePool(verify_threads) if verify_threads > 0 else None
+        self._arriving = 0  # requests in `accept`, not yet queued
+        self._all_arrived: asyncio.Future[None] | None = None
 
     # -- life cycle -------------------------------------------------------
     async def start(self) -> None:
@@ -155,6 +163,8 @@ class Sequencer:
         while not self._queue.empty():
             self._queue.get_nowait().future.set_exception(Unavailable("the server is stopping"))
         self.feed.close()
+        if self.signatures is not None:
+            self.signatures.close()
         if self._lock_conn is not None:
             await self._lock_conn.close()  # closing the session releases the lock
             self._lock_conn = None
@@ -183,6 +193,53 @@ class Sequencer:
             allow_genesis=allow_genesis,
         )
 
+    async def authenticate_off_loop(
+        self, parsed: ParsedEnvelope, *, max_skew: Any, allow_genesis: bool = False
+    ) -> Command:
+        """`authenticate`, with the signature checked on a worker thread if there are any.
+
+        Same checks, same order, same errors: the signer's key is looked up, its
+        signature verified by the pool, then `authenticate` runs against the
+        state as it is after the wait, skipping only the signature check it
+        would repeat under that same key.
+        """
+        if self.signatures is None:
+            return self.authenticate(parsed, max_skew=max_skew, allow_genesis=allow_genesis)
+        record = self.state.participants.keys.get(parsed.signer)
+        if record is None:  # unknown signer, or the genesis admission: nothing to verify yet
+            return self.authenticate(parsed, max_skew=max_skew, allow_genesis=allow_genesis)
+        key = record.public_key
+        await self.signatures.verify(parsed.canonical_document, parsed.envelope["signature"], key)
+        return authenticate(
+            parsed,
+            self.state.participants,
+            now=self.clock(),
+            max_skew=max_skew,
+            allow_genesis=allow_genesis,
+            verified_key=key,
+        )
+
+    async def accept(self, parsed: ParsedEnvelope, *, max_skew: Any) -> Receipt:
+        """Authenticate (signature on a worker thread), queue, and wait for the commit.
+
+        While a request is between its arrival here and the queue, the
+        sequencer knows it is coming and may wait for it (`_gather_arrivals`).
+        """
+        self._arriving += 1
+        queued = False
+        try:
+            command = await self.authenticate_off_loop(parsed, max_skew=max_skew)
+            if not self.running:
+                raise Unavailable("the sequencer is not running")
+            future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+            self._queue.put_nowait(_Pending(command, future))
+            queued = True
+            self._arrived()
+        finally:
+            if not queued:
+                self._arrived()
+        return await future
+
     async def submit(self, command: Command) -> Receipt:
         """Queue an authenticated command; return once its batch is durably committed."""
         if not self.running:
@@ -196,8 +253,7 @@ class Sequencer:
         while True:
             first = await self._queue.get()
             batch = [first]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            await self._gather_arrivals(batch)
             try:
                 await self._process(batch)
             except asyncio.CancelledError:
@@ -213,6 +269,31 @@ class Sequencer:
                 for p in batch:
                     if not p.future.done():
                         p.future.set_exception(Unavailable("the batch failed to commit"))
+
+    async def _gather_arrivals(self, batch: list[_Pending]) -> None:
+        """Fill the batch with what is queued, and with requests already on their way.
+
+        Without this, the first request of a wave (its clients answered together
+        by the last commit) would be committed alone, and the rest would wait a
+        whole commit for it: batches alternated between 1 and the whole crowd.
+        Requests past their signature check but not yet queued are counted
+        (`accept`), and the sequencer waits for them, at most ARRIVAL_WAIT.
+        """
+        queue = self._queue
+        while len(batch) < self.max_batch and not queue.empty():
+            batch.append(queue.get_nowait())
+        if self._arriving and len(batch) < self.max_batch:
+            self._all_arrived = asyncio.get_running_loop().create_future()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_arrived, ARRIVAL_WAIT)
+            self._all_arrived = None
+            while len(batch) < self.max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
+
+    def _arrived(self) -> None:
+        self._arriving -= 1
+        if not self._arriving and self._all_arrived is not None and not self._all_arrived.done():
+            self._all_arrived.set_result(None)
 
     async def _reload_after_failure(self) -> None:
         while True:
