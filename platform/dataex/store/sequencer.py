@@ -253,8 +253,8 @@ class Sequencer:
         while True:
             first = await self._queue.get()
             batch = [first]
-            await self._gather_arrivals(batch)
             try:
+                await self._gather_arrivals(batch)  # inside: a stop while it waits answers them
                 await self._process(batch)
             except asyncio.CancelledError:
                 for p in batch:
