@@ -74,16 +74,72 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
-def load(port: int, path: str, bodies: list[bytes], connections: int, work: Path) -> dict:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process, all its threads (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and every process below it, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used by process trees between start() and stop() (processes alive at both)."""
+
+    def __init__(self, roots: dict[str, int]) -> None:
+        self.roots = roots
+        self.before: dict[str, dict[int, float]] = {}
+
+    def start(self) -> None:
+        self.before = {name: {p: _cpu_seconds(p) for p in _tree(root)}
+                       for name, root in self.roots.items()}
+
+    def stop(self) -> dict[str, float]:
+        return {name: sum(_cpu_seconds(p) - was for p, was in self.before[name].items()
+                          if Path(f"/proc/{p}").exists())
+                for name in self.roots}
+
+
+def _postmaster(data: Path) -> int | None:
+    pid_file = data / "pgdata" / "postmaster.pid"
+    return int(pid_file.read_text().split()[0]) if pid_file.exists() else None
+
+
+def load(port: int, path: str, bodies: list[bytes], connections: int, work: Path,
+         meter: CpuMeter | None = None) -> dict:
     bodies_file = work / "bodies.jsonl"
     bodies_file.write_bytes(b"\n".join(bodies) + b"\n")
     spec = work / "spec.json"
     spec.write_text(json.dumps({"host": "127.0.0.1", "port": port, "path": path,
                                 "bodies": str(bodies_file), "connections": connections,
                                 "deadline_s": 120}))
+    if meter:
+        meter.start()
     out = subprocess.run([sys.executable, str(REPO / "bench" / "loadgen.py"), str(spec)],
                          check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["summary"]  # type: ignore[no-any-return]
+    summary: dict = json.loads(out)["summary"]
+    if meter:
+        for name, seconds in meter.stop().items():
+            summary[f"{name}_cpu_us"] = round(seconds * 1e6 / max(1, summary["requests"]), 1)
+    return summary
 
 
 def fresh_database_url(base: str, name: str) -> str:
@@ -165,7 +221,11 @@ def run_dataex(n: int, connections: int, work: Path, kind: str) -> dict:
             bodies = _admissions(n, operator) if kind == "admissions" else _orders(
                 n, operator, client)
             before = client.get("/v1/audit/entries", limit=1)["size"]
-            summary = load(port, "/v1/documents", bodies, connections, work)
+            roots = {"server": server.pid}
+            postmaster = _postmaster(work / "data")
+            if postmaster is not None:
+                roots["postgres"] = postmaster
+            summary = load(port, "/v1/documents", bodies, connections, work, CpuMeter(roots))
             summary["log_entries_added"] = client.get("/v1/audit/entries", limit=1)["size"] - before
         return summary
     finally:
@@ -181,7 +241,8 @@ def run_noop(n: int, connections: int, work: Path) -> dict:
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(f"http://127.0.0.1:{port}/health/live", server)
-        return load(port, "/noop", [sample_body()] * n, connections, work)
+        return load(port, "/noop", [sample_body()] * n, connections, work,
+                    CpuMeter({"server": server.pid}))
     finally:
         stop(server)
 
@@ -202,14 +263,18 @@ def main() -> int:
             rows["noop"].append(run_noop(args.documents, args.connections, work))
         print(f"round {round_no + 1}: dataex {rows['dataex'][-1]}  noop {rows['noop'][-1]}",
               file=sys.stderr)
-    med = {k: {m: statistics.median(r[m] for r in v) for m in ("rate", "p50_ms", "p99_ms")}
+    metrics = ("rate", "p50_ms", "p99_ms", "server_cpu_us", "postgres_cpu_us")
+    med = {k: {m: statistics.median(r.get(m, 0) for r in v) for m in metrics}
            for k, v in rows.items()}
     lost = [r for r in rows["dataex"] if r["statuses"].get("201", 0) != r["log_entries_added"]]
-    print("| path | documents/s | p50 ms | p99 ms |\n|---|---:|---:|---:|")
+    print("| path | documents/s | p50 ms | p99 ms | server CPU µs/request | PostgreSQL CPU "
+          "µs/request |\n|---|---:|---:|---:|---:|---:|")
     print(f"| dataex POST /v1/documents, {args.kind} (durable) | {med['dataex']['rate']:,.0f} | "
-          f"{med['dataex']['p50_ms']} | {med['dataex']['p99_ms']} |")
+          f"{med['dataex']['p50_ms']} | {med['dataex']['p99_ms']} | "
+          f"{med['dataex']['server_cpu_us']:,.0f} | {med['dataex']['postgres_cpu_us']:,.0f} |")
     print(f"| no-op Litestar POST (granian) | {med['noop']['rate']:,.0f} | "
-          f"{med['noop']['p50_ms']} | {med['noop']['p99_ms']} |")
+          f"{med['noop']['p50_ms']} | {med['noop']['p99_ms']} | "
+          f"{med['noop']['server_cpu_us']:,.0f} | – |")
     print(f"\ndataex / no-op rate: {med['dataex']['rate'] / med['noop']['rate']:.2f}")
     print("every 201 is in the log" if not lost else f"MISMATCH 201 vs log: {lost}")
     return 0 if not lost else 1

@@ -60,6 +60,9 @@ class Settings:
         default=1)
     max_body_bytes: int = _doc("Largest request body accepted", default=64 * 1024)
     batch_max_commands: int = _doc("Most commands the sequencer commits together", default=512)
+    verify_threads: int = _doc(
+        "Threads that check request signatures beside the event loop; 0 checks them on the "
+        "loop (faster on a busy 2-core machine, docs/benchmarks.md)", default=0)
     app_role: str = _doc("Database role the service runs as (lacks UPDATE/DELETE on the log)",
                          default="dataex_app")
 

@@ -42,3 +42,22 @@ def test_rfc8785_sorting_example_uses_utf16_order() -> None:
 def test_non_json_or_float_values_are_refused(bad: object) -> None:
     with pytest.raises(NonCanonicalValue):
         canonical_json(bad)
+
+
+any_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text() | st.floats() | st.binary(),
+    lambda children: st.lists(children, max_size=5)
+    | st.tuples(children)
+    | st.dictionaries(st.text(max_size=6) | st.integers(), children, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400)
+@given(any_values)
+def test_fast_path_accepts_only_what_the_full_scan_passes_as_plain(value: object) -> None:
+    """_plain (no paths, no recursion) may only say yes where _scan neither refuses nor slows."""
+    from dataex.core.canonical import _plain, _scan
+
+    if _plain(value):
+        assert _scan(value, "$") is False

@@ -30,7 +30,6 @@ class DocumentsController(Controller):
         runtime = runtime_from(request)
         raw = await request.body()
         parsed = parse_envelope(raw, runtime.settings.max_body_bytes)
-        command = runtime.sequencer.authenticate(parsed, max_skew=runtime.settings.max_clock_skew)
-        receipt = await runtime.sequencer.submit(command)
+        receipt = await runtime.sequencer.accept(parsed, max_skew=runtime.settings.max_clock_skew)
         headers = {"Dataex-Replayed": "true"} if receipt.replayed else {}
         return Response(receipt.to_dict(), status_code=201, headers=headers)

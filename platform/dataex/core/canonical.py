@@ -30,6 +30,50 @@ class NonCanonicalValue(ValueError):
     """A value that dataex documents may not contain (a float, an unsafe integer)."""
 
 
+def _plain(value: Any) -> bool:
+    """True if `value` holds only what msgspec writes exactly as JCS does.
+
+    The fast path of `_scan`: no recursion, no paths built. Anything else (a
+    refused value, a key at or above U+D800) answers False, and `_scan` walks
+    again to name the fault or to choose the reference encoder.
+    """
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            for key, child in item.items():
+                if type(key) is not str or (not key.isascii() and max(key) >= _UTF16_ORDER_DIFFERS):
+                    return False
+                child_kind = type(child)
+                if child_kind is str or child_kind is bool or child is None:
+                    continue
+                if child_kind is int:
+                    if -MAX_SAFE_INTEGER <= child <= MAX_SAFE_INTEGER:
+                        continue
+                    return False
+                push(child)
+        elif kind is list or kind is tuple:
+            for child in item:
+                child_kind = type(child)
+                if child_kind is str or child_kind is bool or child is None:
+                    continue
+                if child_kind is int:
+                    if -MAX_SAFE_INTEGER <= child <= MAX_SAFE_INTEGER:
+                        continue
+                    return False
+                push(child)
+        elif kind is str or kind is bool or item is None:
+            continue
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                return False
+        else:
+            return False
+    return True
+
+
 def _scan(value: Any, path: str) -> bool:
     """Refuse what JCS-without-floats cannot hold; True if a key needs UTF-16 ordering.
 
@@ -76,6 +120,6 @@ def _scan(value: Any, path: str) -> bool:
 
 def canonical_json(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of a JSON value without floats."""
-    if _scan(value, "$"):
+    if not _plain(value) and _scan(value, "$"):
         return rfc8785.dumps(value)
     return _encoder.encode(value)

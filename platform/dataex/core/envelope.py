@@ -113,23 +113,35 @@ def authenticate(
     now: datetime,
     max_skew: timedelta,
     allow_genesis: bool = False,
+    verified_key: bytes | None = None,
 ) -> Command:
     """Check signature, signer, role and time against the current participants."""
-    command = authenticate_signer(parsed, participants, allow_genesis=allow_genesis)
+    command = authenticate_signer(
+        parsed, participants, allow_genesis=allow_genesis, verified_key=verified_key
+    )
     _check_skew(parsed, now, max_skew)
     return command
 
 
 def authenticate_signer(
-    parsed: ParsedEnvelope, participants: Participants, *, allow_genesis: bool = False
+    parsed: ParsedEnvelope,
+    participants: Participants,
+    *,
+    allow_genesis: bool = False,
+    verified_key: bytes | None = None,
 ) -> Command:
     """Everything `authenticate` checks except the clock.
 
     Replaying a log needs exactly this: the documents were on time when they
     were accepted, and a replay must not depend on when it runs.
+
+    ``verified_key``: the caller already ran `verify_canonical` on this
+    document under this public key (the server does it on worker threads); the
+    signature is checked again unless it is exactly the signer's key.
     """
     public_key, genesis = signer_public_key(parsed, participants, allow_genesis=allow_genesis)
-    verify_canonical(parsed.canonical_document, parsed.envelope["signature"], public_key)
+    if genesis or verified_key != public_key:
+        verify_canonical(parsed.canonical_document, parsed.envelope["signature"], public_key)
     return authorize_signer(parsed, participants, genesis=genesis)
 
 

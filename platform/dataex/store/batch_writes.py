@@ -1,11 +1,22 @@
 """Collect a batch's row writes and send them as few statements as possible.
 
 A batch of hundreds of commands would otherwise cost a round trip per row.
-Inserts are grouped per table (executemany, tables in first-use order, so a
-parent table is written before the rows that reference it); updates follow,
-in their original order, consecutive updates of the same shape sent together.
-Every row of a batch is new or keyed by its primary key, so this order gives
-the same result as writing event by event.
+Inserts are grouped per table (tables in first-use order, so a parent table is
+written before the rows that reference it); updates follow, in their original
+order, consecutive updates of the same shape sent together. Every row of a
+batch is new or keyed by its primary key, so this order gives the same result
+as writing event by event.
+
+Speed: the rows go straight to asyncpg on the batch's own connection, inside
+the transaction SQLAlchemy opened. All inserts of a batch travel as ONE
+statement (a data-modifying CTE per table over `unnest` of one array per
+column: one round trip), a table with an array column as a binary ``COPY``,
+and updates as one prepared ``executemany`` per shape. SQLAlchemy's
+executemany built every parameter in Python, and a statement or a COPY per
+table cost a round trip each, which on a crowded CPU means a wait for
+PostgreSQL to be scheduled (docs/benchmarks.md). A table with a column this
+fast path cannot type faithfully (a Python-side default, a custom type) goes
+through SQLAlchemy as before, so any table may be added.
 """
 
 from __future__ import annotations
@@ -14,8 +25,39 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+import msgspec
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    bindparam,
+    insert,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import JSON, TypeDecorator
+
+# Column types asyncpg encodes exactly as SQLAlchemy would (no bind processing), and the
+# PostgreSQL array type each travels in.
+_DRIVER_TYPES: tuple[tuple[type, str], ...] = (
+    (BigInteger, "bigint"),  # before Integer: BigInteger is a subclass of it
+    (SmallInteger, "smallint"),
+    (Integer, "integer"),
+    (Text, "text"),
+    (String, "text"),
+    (LargeBinary, "bytea"),
+    (Boolean, "boolean"),
+)
+_JSON = "jsonb"
+_ARRAY = "array"  # an array column: unnest would flatten it, so such a table goes by COPY
+_json_encoder = msgspec.json.Encoder()
 
 
 @dataclass
@@ -28,6 +70,52 @@ class _Update:
     @property
     def shape(self) -> tuple[str, str, tuple[str, ...]]:
         return (self.table.name, self.key_column, tuple(sorted(self.values)))
+
+
+_plans: dict[Table, dict[str, str] | None] = {}
+
+
+def _driver_plan(table: Table) -> dict[str, str] | None:
+    """Column -> PostgreSQL type asyncpg sends it as; None if only SQLAlchemy can write it."""
+    if table not in _plans:
+        _plans[table] = _plan_of(table)
+    return _plans[table]
+
+
+def _plain_type(kind: Any) -> str | None:
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    for base, name in _DRIVER_TYPES:
+        if isinstance(kind, base):
+            return name
+    return None
+
+
+def _plan_of(table: Table) -> dict[str, str] | None:
+    plan: dict[str, str] = {}
+    for column in table.columns:
+        kind = column.type
+        if column.default is not None or column.onupdate is not None:
+            return None
+        if isinstance(kind, TypeDecorator):
+            return None
+        if isinstance(kind, JSON):
+            plan[column.name] = _JSON
+        elif isinstance(kind, ARRAY) and _plain_type(kind.item_type) is not None:
+            plan[column.name] = _ARRAY
+        elif (name := _plain_type(kind)) is not None:
+            plan[column.name] = name
+        else:
+            return None
+    return plan
+
+
+def _json_text(value: Any) -> str:
+    return _json_encoder.encode(value).decode()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass
@@ -45,11 +133,35 @@ class BatchWrites:
         self.updates.append(_Update(table, key_column, key, values))
 
     async def flush(self, conn: AsyncConnection) -> None:
+        """Send everything on `conn`, which must be inside its transaction already."""
+        driver = (await conn.get_raw_connection()).driver_connection
+        if driver is None or not driver.is_in_transaction():
+            raise RuntimeError("BatchWrites.flush needs a connection inside a transaction")
+        together = _OneStatement()
         for table, rows in self.inserts.values():
-            await conn.execute(insert(table), rows)
+            plan = _driver_plan(table)
+            columns = list(rows[0])
+            if plan is not None and _ARRAY not in (plan[name] for name in columns):
+                together.add(table, columns, plan, rows)
+                continue
+            await together.send(driver)  # what came first is written first
+            if plan is None:
+                await conn.execute(insert(table), rows)
+            else:
+                await _copy(driver, table, columns, plan, rows)
+        await together.send(driver)
         for _shape, run in groupby(self.updates, key=lambda u: u.shape):
             group = list(run)
-            first = group[0]
+            await self._update_group(conn, driver, group)
+        self.inserts.clear()
+        self.updates.clear()
+
+    @staticmethod
+    async def _update_group(conn: AsyncConnection, driver: Any, group: list[_Update]) -> None:
+        first = group[0]
+        names = sorted(first.values)
+        plan = _driver_plan(first.table)
+        if plan is None:
             statement = (
                 update(first.table)
                 .where(first.table.c[first.key_column] == bindparam("key_"))
@@ -59,5 +171,68 @@ class BatchWrites:
                 statement,
                 [{"key_": u.key, **{f"{k}_": v for k, v in u.values.items()}} for u in group],
             )
-        self.inserts.clear()
-        self.updates.clear()
+            return
+        sets = ", ".join(f"{_quote(name)} = ${i}" for i, name in enumerate(names, 1))
+        sql = (
+            f"UPDATE {_quote(first.table.name)} SET {sets} "
+            f"WHERE {_quote(first.key_column)} = ${len(names) + 1}"
+        )
+        json_names = {name for name in names if plan[name] == _JSON}
+        await driver.executemany(
+            sql,
+            [
+                [_json_text(u.values[n]) if n in json_names else u.values[n] for n in names]
+                + [u.key]
+                for u in group
+            ],
+        )
+
+
+class _OneStatement:
+    """Inserts into several tables as ONE statement: a data-modifying CTE per table.
+
+    Each column travels as one array parameter and `unnest` turns the arrays
+    back into rows, so a batch's audit entries, postings, trades and orders
+    cost one round trip instead of two per table (COPY). Constraints are
+    checked at the end of the statement, so a parent row and its children may
+    share it.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.args: list[list[Any]] = []
+
+    def add(
+        self, table: Table, columns: list[str], plan: dict[str, str], rows: list[dict[str, Any]]
+    ) -> None:
+        arrays, selects = [], []
+        for name in columns:
+            kind = plan[name]
+            values = [row[name] for row in rows]
+            if kind == _JSON:
+                values = [_json_text(v) for v in values]
+            self.args.append(values)
+            arrays.append(f"${len(self.args)}::{'text' if kind == _JSON else kind}[]")
+            selects.append(f"u.{_quote(name)}" + ("::jsonb" if kind == _JSON else ""))
+        names = ", ".join(_quote(name) for name in columns)
+        self.parts.append(
+            f"w{len(self.parts)} AS (INSERT INTO {_quote(table.name)} ({names}) "
+            f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) AS u({names}))"
+        )
+
+    async def send(self, driver: Any) -> None:
+        if self.parts:
+            await driver.execute(f"WITH {', '.join(self.parts)} SELECT 1", *self.args)
+            self.parts, self.args = [], []
+
+
+async def _copy(
+    driver: Any, table: Table, columns: list[str], plan: dict[str, str], rows: list[dict[str, Any]]
+) -> None:
+    """One binary COPY: for tables with array columns, which `unnest` would flatten."""
+    json_columns = [i for i, name in enumerate(columns) if plan[name] == _JSON]
+    records = [[row[name] for name in columns] for row in rows]
+    for record in records:
+        for i in json_columns:
+            record[i] = _json_text(record[i])
+    await driver.copy_records_to_table(table.name, records=records, columns=columns)

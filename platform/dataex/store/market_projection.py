@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -59,6 +60,10 @@ MARKET_EVENT_TYPES = frozenset(
         "licence.ended",
     }
 )
+
+
+# Every order of a batch is placed at the batch's time: parse that string once.
+_placed_at = lru_cache(maxsize=64)(parse_utc)
 
 
 def is_market_event(event: Event) -> bool:
@@ -130,7 +135,7 @@ def _one(
             "fee_credit": 0,
             "stp": e["stp"],
             "client_order_ref": e["client_order_ref"],
-            "placed_at": parse_utc(e["placed_at"]),
+            "placed_at": _placed_at(e["placed_at"]),
             "placed_seq": seq,
             "status": OPEN,
             "updated_seq": seq,

@@ -79,6 +79,7 @@ async def open_runtime(settings: Settings) -> Runtime:
         notice_period=settings.notice_period,
         market_settings=MarketSettings(settings.maker_fee_bps, settings.taker_fee_bps),
         licence_key=_log_key(settings),
+        verify_threads=settings.verify_threads,
     )
     try:
         await sequencer.start()

@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dataex.core.audit import build_entry
@@ -41,11 +41,21 @@ from dataex.store.market_projection import queue_market_writes
 from dataex.store.merkle_store import LogTree, load_tree
 from dataex.store.projection import project
 from dataex.store.registry_projection import write_registry_views
+from dataex.store.signature_pool import SignaturePool
 from dataex.store.tables import audit_entries
 
 log = logging.getLogger(__name__)
 
 SEQUENCER_LOCK_KEY = 0x6461746165780000  # "dataex" + 0
+# Longest a batch waits for requests already past their first checks (see
+# _gather_arrivals): a little over what a crowd of signature checks takes.
+ARRIVAL_WAIT = 0.005
+
+_COMMITTED_DOCUMENTS = text(
+    "SELECT a.signer, a.nonce, a.entry, a.entry_hash FROM audit_entries AS a "
+    "JOIN unnest(CAST(:signers AS text[]), CAST(:nonces AS text[])) AS k(signer, nonce) "
+    "ON a.signer = k.signer AND a.nonce = k.nonce"
+)
 
 
 class SequencerLocked(RuntimeError):
@@ -87,6 +97,8 @@ class _Pending:
 
 @dataclass
 class _Batch:
+    now: datetime
+    time: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[list[dict[str, Any]], int]] = field(default_factory=list)
     # an outcome is a receipt, a refusal, or the earlier copy of the same document in this batch
@@ -107,6 +119,7 @@ class Sequencer:
         notice_period: timedelta = timedelta(days=7),
         market_settings: MarketSettings | None = None,
         licence_key: Ed25519PrivateKey | None = None,
+        verify_threads: int = 0,
     ) -> None:
         self.engine = engine
         self.max_batch = max_batch
@@ -121,6 +134,9 @@ class Sequencer:
         self._task: asyncio.Task[None] | None = None
         self._lock_conn: AsyncConnection | None = None
         self.feed = MarketFeed()  # committed market changes, for the live stream
+        self.signatures = SignaturePool(verify_threads) if verify_threads > 0 else None
+        self._arriving = 0  # requests in `accept`, not yet queued
+        self._all_arrived: asyncio.Future[None] | None = None
 
     # -- life cycle -------------------------------------------------------
     async def start(self) -> None:
@@ -149,6 +165,8 @@ class Sequencer:
         while not self._queue.empty():
             self._queue.get_nowait().future.set_exception(Unavailable("the server is stopping"))
         self.feed.close()
+        if self.signatures is not None:
+            self.signatures.close()
         if self._lock_conn is not None:
             await self._lock_conn.close()  # closing the session releases the lock
             self._lock_conn = None
@@ -178,6 +196,53 @@ class Sequencer:
             allow_genesis=allow_genesis,
         )
 
+    async def authenticate_off_loop(
+        self, parsed: ParsedEnvelope, *, max_skew: Any, allow_genesis: bool = False
+    ) -> Command:
+        """`authenticate`, with the signature checked on a worker thread if there are any.
+
+        Same checks, same order, same errors: the signer's key is looked up, its
+        signature verified by the pool, then `authenticate` runs against the
+        state as it is after the wait, skipping only the signature check it
+        would repeat under that same key.
+        """
+        if self.signatures is None:
+            return self.authenticate(parsed, max_skew=max_skew, allow_genesis=allow_genesis)
+        record = self.state.participants.keys.get(parsed.signer)
+        if record is None:  # unknown signer, or the genesis admission: nothing to verify yet
+            return self.authenticate(parsed, max_skew=max_skew, allow_genesis=allow_genesis)
+        key = record.public_key
+        await self.signatures.verify(parsed.canonical_document, parsed.envelope["signature"], key)
+        return authenticate(
+            parsed,
+            self.state.participants,
+            now=self.clock(),
+            max_skew=max_skew,
+            allow_genesis=allow_genesis,
+            verified_key=key,
+        )
+
+    async def accept(self, parsed: ParsedEnvelope, *, max_skew: Any) -> Receipt:
+        """Authenticate (signature on a worker thread), queue, and wait for the commit.
+
+        While a request is between its arrival here and the queue, the
+        sequencer knows it is coming and may wait for it (`_gather_arrivals`).
+        """
+        self._arriving += 1
+        queued = False
+        try:
+            command = await self.authenticate_off_loop(parsed, max_skew=max_skew)
+            if not self.running:
+                raise Unavailable("the sequencer is not running")
+            future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+            self._queue.put_nowait(_Pending(command, future))
+            queued = True
+            self._arrived()
+        finally:
+            if not queued:
+                self._arrived()
+        return await future
+
     async def submit(self, command: Command) -> Receipt:
         """Queue an authenticated command; return once its batch is durably committed."""
         if not self.running:
@@ -191,9 +256,8 @@ class Sequencer:
         while True:
             first = await self._queue.get()
             batch = [first]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
             try:
+                await self._gather_arrivals(batch)  # inside: a stop while it waits answers them
                 await self._process(batch)
             except asyncio.CancelledError:
                 for p in batch:
@@ -209,6 +273,31 @@ class Sequencer:
                     if not p.future.done():
                         p.future.set_exception(Unavailable("the batch failed to commit"))
 
+    async def _gather_arrivals(self, batch: list[_Pending]) -> None:
+        """Fill the batch with what is queued, and with requests already on their way.
+
+        Without this, the first request of a wave (its clients answered together
+        by the last commit) would be committed alone, and the rest would wait a
+        whole commit for it: batches alternated between 1 and the whole crowd.
+        Requests past their signature check but not yet queued are counted
+        (`accept`), and the sequencer waits for them, at most ARRIVAL_WAIT.
+        """
+        queue = self._queue
+        while len(batch) < self.max_batch and not queue.empty():
+            batch.append(queue.get_nowait())
+        if self._arriving and len(batch) < self.max_batch:
+            self._all_arrived = asyncio.get_running_loop().create_future()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_arrived, ARRIVAL_WAIT)
+            self._all_arrived = None
+            while len(batch) < self.max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
+
+    def _arrived(self) -> None:
+        self._arriving -= 1
+        if not self._arriving and self._all_arrived is not None and not self._all_arrived.done():
+            self._all_arrived.set_result(None)
+
     async def _reload_after_failure(self) -> None:
         while True:
             try:
@@ -219,11 +308,37 @@ class Sequencer:
                 await asyncio.sleep(1)
 
     async def _process(self, batch: list[_Pending]) -> None:
+        # One connection and one transaction for the whole batch: the replay
+        # lookup, then every write. The single writer holds no row locks while
+        # it applies, so keeping the transaction open meanwhile costs nothing.
+        async with self.engine.begin() as conn:
+            committed = await self._committed_documents(conn, batch)
+            work, seq, prev_hash = self._apply_batch(batch, committed)
+            if work.rows:
+                writes = BatchWrites()
+                writes.insert_many(audit_entries, work.rows)
+                self.tree.queue_writes(writes, [row["entry_hash"] for row in work.rows])
+                for events, event_seq in work.events:
+                    project(writes, events, event_seq)
+                queue_market_writes(
+                    writes, self.state.market, work.events, work.now, self.licence_key
+                )
+                await writes.flush(conn)
+                await write_registry_views(conn, self.state.registry, work.events)
+        if work.rows:
+            self.head = ChainHead(seq, prev_hash)
+            if self.feed.listening:
+                self.feed.publish(batch_messages(self.state.market, work.events, work.time))
+        self._answer(work)
+
+    def _apply_batch(
+        self, batch: list[_Pending], committed: dict[tuple[str, str], tuple[str, bytes]]
+    ) -> tuple[_Batch, int, str]:
+        """Apply each command to the in-memory state; build its log entry and answer."""
         now = self.clock()
         time = format_utc(now)
-        committed = await self._committed_documents(batch)
         seen: dict[tuple[str, str], tuple[bytes, _Pending]] = {}
-        work = _Batch()
+        work = _Batch(now=now, time=time)
         seq, prev_hash = self.head.seq, self.head.entry_hash
         for pending in batch:
             parsed = pending.command.parsed
@@ -275,20 +390,7 @@ class Sequencer:
             work.outcomes.append(
                 (pending, Receipt(seq, time, parsed.contract.name, digest, events))
             )
-        if work.rows:
-            writes = BatchWrites()
-            writes.insert_many(audit_entries, work.rows)
-            self.tree.queue_writes(writes, [row["entry_hash"] for row in work.rows])
-            for events, event_seq in work.events:
-                project(writes, events, event_seq)
-            queue_market_writes(writes, self.state.market, work.events, now, self.licence_key)
-            async with self.engine.begin() as conn:
-                await writes.flush(conn)
-                await write_registry_views(conn, self.state.registry, work.events)
-            self.head = ChainHead(seq, prev_hash)
-            if self.feed.listening:
-                self.feed.publish(batch_messages(self.state.market, work.events, time))
-        self._answer(work)
+        return work, seq, prev_hash
 
     @staticmethod
     def _answer(work: _Batch) -> None:
@@ -319,18 +421,18 @@ class Sequencer:
             entry["seq"], entry["time"], entry["kind"], entry_hash.hex(), entry["events"], True
         )
 
+    @staticmethod
     async def _committed_documents(
-        self, batch: list[_Pending]
+        conn: AsyncConnection, batch: list[_Pending]
     ) -> dict[tuple[str, str], tuple[str, bytes]]:
-        keys = {(p.command.parsed.signer, p.command.parsed.nonce) for p in batch}
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                select(
-                    audit_entries.c.signer,
-                    audit_entries.c.nonce,
-                    audit_entries.c.entry,
-                    audit_entries.c.entry_hash,
-                ).where(tuple_(audit_entries.c.signer, audit_entries.c.nonce).in_(list(keys)))
-            )
-            return {(r.signer, r.nonce): (r.entry, bytes(r.entry_hash)) for r in rows}
+        """The log entries of documents in the batch that were already committed.
 
+        One fixed statement whatever the batch's size (the keys travel as two
+        arrays), so it is prepared once, not once per distinct batch size.
+        """
+        keys = {(p.command.parsed.signer, p.command.parsed.nonce) for p in batch}
+        rows = await conn.execute(
+            _COMMITTED_DOCUMENTS,
+            {"signers": [k[0] for k in keys], "nonces": [k[1] for k in keys]},
+        )
+        return {(r.signer, r.nonce): (r.entry, bytes(r.entry_hash)) for r in rows}
