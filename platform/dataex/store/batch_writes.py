@@ -5,7 +5,8 @@ Inserts are grouped per table (executemany, tables in first-use order, so a
 parent table is written before the rows that reference it); updates follow,
 in their original order, consecutive updates of the same shape sent together.
 Every row of a batch is new or keyed by its primary key, so this order gives
-the same result as writing event by event.
+the same result as writing event by event. Upserts and deletes (rows that hold
+current state, such as ledger balances: one per key and batch) come last.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, delete, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -34,6 +36,8 @@ class _Update:
 class BatchWrites:
     inserts: dict[str, tuple[Table, list[dict[str, Any]]]] = field(default_factory=dict)
     updates: list[_Update] = field(default_factory=list)
+    upserts: dict[str, tuple[Table, list[dict[str, Any]]]] = field(default_factory=dict)
+    deletes: dict[str, tuple[Table, list[Any]]] = field(default_factory=dict)
 
     def insert(self, table: Table, row: dict[str, Any]) -> None:
         self.inserts.setdefault(table.name, (table, []))[1].append(row)
@@ -43,6 +47,14 @@ class BatchWrites:
 
     def update(self, table: Table, key_column: str, key: Any, **values: Any) -> None:
         self.updates.append(_Update(table, key_column, key, values))
+
+    def upsert(self, table: Table, row: dict[str, Any]) -> None:
+        """Insert ``row``, or overwrite the row with its primary key (once per key and batch)."""
+        self.upserts.setdefault(table.name, (table, []))[1].append(row)
+
+    def delete(self, table: Table, key: Any) -> None:
+        """Delete the row whose (one-column) primary key is ``key``, if there is one."""
+        self.deletes.setdefault(table.name, (table, []))[1].append(key)
 
     async def flush(self, conn: AsyncConnection) -> None:
         for table, rows in self.inserts.values():
@@ -59,5 +71,20 @@ class BatchWrites:
                 statement,
                 [{"key_": u.key, **{f"{k}_": v for k, v in u.values.items()}} for u in group],
             )
+        for table, rows in self.upserts.values():
+            upsert = pg_insert(table)
+            keys = [c.name for c in table.primary_key]
+            await conn.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=keys,
+                    set_={c: upsert.excluded[c] for c in rows[0] if c not in keys},
+                ),
+                rows,
+            )
+        for table, keys in self.deletes.values():
+            (column,) = table.primary_key.columns
+            await conn.execute(delete(table).where(column.in_(keys)))
         self.inserts.clear()
         self.updates.clear()
+        self.upserts.clear()
+        self.deletes.clear()
