@@ -5,6 +5,7 @@ Run from the repository root (pyorderbook is a bench-only dependency):
     .venv/bin/pip install pyorderbook
     .venv/bin/python bench/matching.py            # a few minutes on 2 cores
     .venv/bin/python bench/matching.py --quick    # smaller, for a smoke run
+    .venv/bin/python bench/matching.py --sections scaling --runs 3   # one section only
 
 What it does
   * generates one deterministic stream (seeded ``random.Random``) of limit
@@ -28,8 +29,12 @@ What it does
     same kind of steady stream on each: 45% passive adds, 45% cancels, 10% small
     takers. Cancels pick their victim two ways: uniformly over the whole book
     (the worst case for caches) and mostly among the 1,000 most recent orders
-    (80%; real cancel flow is mostly of recent orders). A bare dict lookup at
-    both sizes is timed beside it, as the floor the memory hierarchy sets;
+    (80%; real cancel flow is mostly of recent orders). Beside it: the share of
+    dataex's time spent in CPython's cyclic garbage collector (``gc.callbacks``),
+    the same stream through an id -> order index alone (``IndexOnly``: a dict and
+    one ``__slots__`` object per order, no book, no matching), whose 1M ÷ 1k
+    ratio is the floor the memory hierarchy sets for any engine that finds
+    orders by id, and a bare dict lookup at both sizes;
   * measures bytes per resting order at 1M resting orders with tracemalloc
     (live Python allocations, including the ids and quantities the book keeps
     alive) and as the RSS growth of a fresh child process (what the OS sees,
@@ -231,7 +236,7 @@ def steady_stream(build: list[Command], n: int, seed: int, recent: bool) -> list
 # --------------------------------------------------------------------------- engines
 
 
-def run_dataex(stream: list[Command], book: OrderBook | None = None) -> float:
+def run_dataex(stream: list[Command], book: OrderBook | IndexOnly | None = None) -> float:
     """CPU seconds to apply ``stream``; ``ioc`` commands go in as IOC orders."""
     book = OrderBook() if book is None else book
     submit = book.submit
@@ -309,6 +314,61 @@ def run_pyorderbook_prebuilt(stream: list[Command]) -> float:
         else:
             cancel(order)
     return clock() - t0
+
+
+class _IndexedOrder:
+    __slots__ = ("level", "order_id", "owner", "qty")
+
+
+class IndexOnly:
+    """The floor of the scaling test: only the id -> order index any engine needs.
+
+    A limit order is stored (one ``__slots__`` object in a dict, like dataex's);
+    a cancel finds it by id, reads it and drops it; nothing is matched and there
+    is no book. Its 1M ÷ 1k ratio is what the memory hierarchy leaves for an
+    engine that does no work at all beyond finding orders by id.
+    """
+
+    def __init__(self) -> None:
+        self._index: dict[Any, _IndexedOrder] = {}
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def submit(
+        self, order_id: Any, owner: Any, side: str, order_type: str, price: int, quantity: int
+    ) -> list[tuple[Any, ...]]:
+        if order_type != LIMIT:
+            return [("expired", order_id, owner, side, price, quantity)]
+        order = _IndexedOrder()
+        order.order_id, order.owner, order.qty, order.level = order_id, owner, quantity, price
+        self._index[order_id] = order
+        return [("rested", order_id, owner, side, price, quantity)]
+
+    def cancel(self, order_id: Any) -> list[tuple[Any, ...]]:
+        order = self._index.pop(order_id)
+        return [("cancelled", order_id, order.owner, order.level, order.qty)]
+
+
+class GcTimer:
+    """Seconds spent in CPython's cyclic garbage collector while active (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = clock()
+        else:
+            self.seconds += clock() - self._started
+
+    def __enter__(self) -> GcTimer:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
 
 
 # --------------------------------------------------------------------------- cross-check
@@ -589,22 +649,26 @@ def head_to_head(n: int, prefix: int, runs: int, seed: int) -> None:
 def scaling(big: int, steady_n: int, runs: int, seed: int) -> None:
     print()
     print(
-        "| cancels | resting orders | dataex commands/s | ÷ at 1k | pyorderbook commands/s "
-        "| ÷ at 1k | dataex ÷ pyorderbook |"
+        "| cancels | resting orders | dataex commands/s | ÷ at 1k | of it in cyclic GC "
+        "| pyorderbook commands/s | ÷ at 1k | id index only, ÷ at 1k | dataex ÷ pyorderbook |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     builds = {size: book_build(size, seed) for size in (1_000, big)}
     for recent in (False, True):
-        rates: dict[int, tuple[float, float]] = {}
+        rates: dict[int, tuple[float, float, float]] = {}
         for size, build in builds.items():
             steady = steady_stream(build, steady_n, seed + 3, recent)
             dx: list[float] = []
+            in_gc: list[float] = []
             pob: list[float] = []
+            floor: list[float] = []
             for _ in range(runs):
                 book = OrderBook()
                 run_dataex(build, book)
                 gc.collect()
-                dx.append(run_dataex(steady, book))
+                with GcTimer() as collector:
+                    dx.append(run_dataex(steady, book))
+                in_gc.append(collector.seconds / dx[-1])
                 size_dx = len(book)
                 del book
                 pbook, porders = pyorderbook.Book(), dict[int, Any]()
@@ -613,13 +677,21 @@ def scaling(big: int, steady_n: int, runs: int, seed: int) -> None:
                 pob.append(run_pyorderbook(steady, pbook, porders))
                 assert len(pbook.order_map) == size_dx, "the engines' books differ in size"
                 del pbook, porders
+                index = IndexOnly()
+                run_dataex(build, index)
                 gc.collect()
-            rates[size] = (median_rate(steady_n, dx), median_rate(steady_n, pob))
-            r_dx, r_pob = rates[size]
-            base_dx, base_pob = rates[1_000]
+                floor.append(run_dataex(steady, index))
+                del index
+                gc.collect()
+            rates[size] = (
+                median_rate(steady_n, dx), median_rate(steady_n, pob), median_rate(steady_n, floor)
+            )
+            r_dx, r_pob, r_floor = rates[size]
+            base_dx, base_pob, base_floor = rates[1_000]
             print(
                 f"| {'80% recent' if recent else 'uniform'} | {size:,} (ends at {size_dx:,}) | "
-                f"{r_dx:,.0f} | {r_dx / base_dx:.2f} | {r_pob:,.0f} | {r_pob / base_pob:.2f} | "
+                f"{r_dx:,.0f} | {r_dx / base_dx:.2f} | {statistics.median(in_gc):.0%} | "
+                f"{r_pob:,.0f} | {r_pob / base_pob:.2f} | {r_floor / base_floor:.2f} | "
                 f"{r_dx / r_pob:.2f} |"
             )
     small, large = dict_lookup_ns(1_000), dict_lookup_ns(big)
@@ -646,6 +718,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller stream and book sizes")
     parser.add_argument("--runs", type=int, default=None, help="timed runs per engine (median)")
     parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument(
+        "--sections",
+        default="head-to-head,scaling,memory",
+        help="comma-separated subset of head-to-head, scaling, memory (to keep a run short)",
+    )
     parser.add_argument("--rss-child", nargs=2, metavar=("ENGINE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if pyorderbook is None:
@@ -661,9 +738,13 @@ def main() -> int:
     runs = args.runs or (3 if args.quick else 5)
     started = time.perf_counter()
     print(f"machine: {machine()}")
-    head_to_head(n, prefix, runs, args.seed)
-    scaling(big, steady_n, 3, args.seed)
-    memory(big)
+    sections = set(args.sections.split(","))
+    if "head-to-head" in sections:
+        head_to_head(n, prefix, runs, args.seed)
+    if "scaling" in sections:
+        scaling(big, steady_n, args.runs or 3, args.seed)
+    if "memory" in sections:
+        memory(big)
     print(f"\n(took {time.perf_counter() - started:.0f} s)")
     return 0
 

@@ -4,7 +4,7 @@ A participant's freeze needs no column: it is the existing participants.status
 (``frozen``).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 from __future__ import annotations

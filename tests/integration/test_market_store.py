@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from dataex.core.errors import DomainError
 from dataex.core.ledger import BANK, CASH, FEES
 from dataex.core.state import snapshot
 from dataex.settings import Settings
+from dataex.store.database import create_engine
 from dataex.store.ledger_check import check_ledger
 from dataex.store.runtime import Runtime, open_runtime
 from dataex.store.tables import ledger_postings, licences, orders, products, trades
@@ -151,6 +152,45 @@ async def test_books_balances_and_holds_survive_a_restart(settings: Settings) ->
         trade = next(e for e in events if e["type"] == "trade")
         assert trade["trade_id"] == f"T{before['market']['counters']['trades'] + 1:06d}"
         assert trade["buyer"] == f.bob.participant_id
+        await _sound(restarted)
+    finally:
+        await restarted.close()
+
+
+async def test_start_up_after_a_long_history_restores_the_same_books_and_balances(
+    settings: Settings,
+) -> None:
+    """Start-up reads the maintained balances (0007), not the postings: same result."""
+    runtime = await open_runtime(settings)
+    f = await floor(runtime)
+    await f.token(minted=100_000)
+    for who in (f.alice, f.bob):
+        await f.deposit(who, 50_000_000)
+    for round_ in range(16):  # concurrent, so batches touch one account many times
+        placed = await asyncio.gather(
+            *[f.place(f.issuer, TOKEN, "sell", 500 + i % 7, 5) for i in range(10)],
+            *[f.place(f.alice, TOKEN, "buy", 496 + i % 7, 3) for i in range(10)],
+            *[f.place(f.bob, TOKEN, "buy", 494 + i % 5, 2) for i in range(5)],
+            f.deposit(f.bob, 1_000 + round_),
+        )
+        await asyncio.gather(*[
+            f.act(f.bob, CANCEL, {"order_id": events[0]["order_id"]})
+            for events in placed[20:25:2] if events[-1]["type"] == "order.rested"
+        ])
+    async with runtime.engine.connect() as conn:
+        postings = (await conn.execute(select(func.count()).select_from(ledger_postings)))
+        assert postings.scalar_one() > 1_000
+    await _sound(runtime)
+    before = copy.deepcopy(snapshot(runtime.sequencer.state))
+    assert before["market"]["ledger"]["holds"], "the history leaves open orders holding"
+    await runtime.close()
+
+    restarted = await open_runtime(settings)
+    try:
+        after = snapshot(restarted.sequencer.state)
+        assert after["market"]["ledger"] == before["market"]["ledger"]
+        assert after["market"]["books"] == before["market"]["books"]
+        assert after == before
         await _sound(restarted)
     finally:
         await restarted.close()
@@ -300,10 +340,49 @@ async def test_ledger_check_passes_a_sound_ledger_and_names_every_fault(
         f"{alice} has -15004 CNY available",
         f"order {order_id} holds ('{alice}', 'CNY', 3010), its open order can use "
         f"('{alice}', 'CNY', 3003)",
+        # and the maintained rows start-up reads no longer match the postings either
+        f"{alice}'s maintained CNY balance (available, held) is (4996, 3003), "
+        "its postings sum to (-15004, 3010)",
+        f"order {order_id}'s maintained hold is ('{alice}', 'CNY', 3003), "
+        f"its postings sum to ('{alice}', 'CNY', 3010)",
     ]
     code, out = await _ledger_check_cli(database_url)
     assert code == 2
     assert f"FAULT: {alice} has -15004 CNY available" in out
+
+
+async def test_ledger_check_flags_a_maintained_balance_that_differs_from_the_postings(
+    runtime: Runtime, database_url: str
+) -> None:
+    f = await floor(runtime)
+    await f.token(minted=100)
+    await f.deposit(f.alice, 10_000)
+    bid = await f.place(f.alice, TOKEN, "buy", 500, 10)
+    assert (await check_ledger(runtime.engine)).problems == []
+
+    # As the superuser (not the service's role): rows start-up would trust, bent.
+    alice, order_id = f.alice.participant_id, bid[0]["order_id"]
+    superuser = create_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with superuser.begin() as conn:
+            await conn.execute(text(
+                "UPDATE ledger_balances SET available = available + 100 "
+                "WHERE account = :a AND asset = 'CNY'"), {"a": alice})
+            await conn.execute(text(
+                "UPDATE ledger_holds SET amount = amount - 1 WHERE order_id = :o"),
+                {"o": order_id})
+    finally:
+        await superuser.dispose()
+    report = await check_ledger(runtime.engine)
+    assert report.problems == [
+        f"{alice}'s maintained CNY balance (available, held) is (5095, 5005), "
+        "its postings sum to (4995, 5005)",
+        f"order {order_id}'s maintained hold is ('{alice}', 'CNY', 5004), "
+        f"its postings sum to ('{alice}', 'CNY', 5005)",
+    ]
+    code, out = await _ledger_check_cli(database_url)
+    assert code == 2
+    assert f"FAULT: {alice}'s maintained CNY balance" in out
 
 
 async def test_the_feed_carries_committed_trades_and_level_totals_in_order(

@@ -369,6 +369,12 @@ class LedgerMachine(RuleBasedStateMachine):
         assert self.ledger.snapshot() == self.expected_snapshot()
 
     @invariant()
+    def restores_from_its_balances(self) -> None:
+        """Start-up's path: current balances and holds give back the same ledger."""
+        rows = (self.ledger.balance_rows(), self.ledger.hold_rows())
+        assert Ledger.restore(*rows).snapshot() == self.ledger.snapshot()
+
+    @invariant()
     def invariants_hold(self) -> None:
         assert invariant_violations(self.ledger) == []
         assert hold_mismatches(self.ledger, self.expected_holds()) == []
@@ -698,6 +704,29 @@ def test_accounts_and_assets_are_checked() -> None:
     refused(ledger, InvalidAccount, ledger.mint, "P", CASH, 10)
     refused(ledger, InvalidAccount, ledger.hold, True, "P", CASH, 10)
     refused(ledger, InvalidAccount, ledger.hold, 1, BANK, CASH, 10)
+
+
+def test_restore_refuses_balances_no_ledger_could_reach() -> None:
+    live = Ledger()
+    live.deposit("B", 10_000)
+    live.hold(1, "B", CASH, 4_000)
+    balances, holds = live.balance_rows(), live.hold_rows()
+    assert Ledger.restore(balances, holds).snapshot() == live.snapshot()
+    bent = [
+        # cash from nowhere: CNY no longer sums to zero
+        ([(a, s, v + (a == "B"), h) for a, s, v, h in balances], holds),
+        # held total that its orders' holds do not add up to
+        (balances, [(o, a, s, n - 1) for o, a, s, n in holds]),
+        # an overdrawn participant, balanced by the bank
+        ([(a, s, {"B": -1, BANK: -3_999}.get(a, v), h) for a, s, v, h in balances], holds),
+        # a hold of nothing, and the same balance twice
+        ([*balances, ("C", CASH, 0, 0)], [*holds, (2, "C", CASH, 0)]),
+        ([*balances, balances[0]], holds),
+        ([(a, s, float(v), h) for a, s, v, h in balances], holds),
+    ]
+    for rows in bent:
+        with pytest.raises(InvalidPostings):
+            Ledger.restore(*rows)
 
 
 def test_replaying_the_postings_rebuilds_the_same_ledger() -> None:

@@ -51,7 +51,8 @@ def check(as_json: bool) -> None:
             click.echo(f"  {asset}: {amount} in circulation")
         if report.ok:
             click.echo("ok: every asset sums to zero, no available balance is negative, "
-                       "holds equal what open orders can use")
+                       "holds equal what open orders can use, maintained balances equal "
+                       "the postings")
         for problem in report.problems:
             click.echo(f"FAULT: {problem}")
     if not report.ok:

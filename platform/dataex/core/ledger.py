@@ -178,6 +178,49 @@ class Ledger:
         self._holds: dict[OrderId, Hold] = {}
         self._held_totals: dict[tuple[str, str], int] = {}
 
+    @classmethod
+    def restore(
+        cls,
+        balances: Iterable[tuple[str, str, int, int]],
+        holds: Iterable[tuple[OrderId, str, str, int]],
+    ) -> Ledger:
+        """Rebuild from current balances, not history: start-up reads maintained rows.
+
+        ``balances`` are (account, asset, available, held) and ``holds`` are
+        (order_id, account, asset, amount). Refused (``InvalidPostings``) unless
+        the result is a ledger ``_commit`` could have built: each account's held
+        equals the sum of its orders' holds, and ``invariant_violations`` is empty.
+        """
+        ledger = cls()
+        recorded: dict[tuple[str, str], int] = {}
+        for account, asset, available, held in balances:
+            key = (_account(account), _asset(asset))
+            if key in recorded:
+                raise InvalidPostings(f"{account}'s {asset} balance is given twice")
+            if available:
+                ledger._available[key] = _balance(available, account, asset)
+            recorded[key] = _balance(held, account, asset)
+        for order_id, account, asset, amount in holds:
+            order_id = _order_id(order_id)
+            if order_id in ledger._holds:
+                raise InvalidPostings(f"order {order_id!r} holds twice")
+            if account in PLATFORM_ACCOUNTS:
+                raise InvalidPostings(f"a platform account cannot hold: {account!r}")
+            hold = Hold(_account(account), _asset(asset), _balance(amount, account, asset))
+            ledger._holds[order_id] = hold
+            key = (hold.owner, hold.asset)
+            ledger._held_totals[key] = ledger._held_totals.get(key, 0) + hold.amount
+        for key in sorted(recorded.keys() | ledger._held_totals.keys()):
+            if recorded.get(key, 0) != ledger._held_totals.get(key, 0):
+                raise InvalidPostings(
+                    f"{key[0]} holds {recorded.get(key, 0)} {key[1]}, "
+                    f"its orders' holds add up to {ledger._held_totals.get(key, 0)}"
+                )
+        problems = invariant_violations(ledger)
+        if problems:
+            raise InvalidPostings("the balances are not a sound ledger: " + "; ".join(problems))
+        return ledger
+
     # ------------------------------------------------------------------ queries
 
     def available(self, owner: str, asset: str) -> int:
@@ -200,6 +243,21 @@ class Ledger:
     def held_balances(self) -> dict[tuple[str, str], int]:
         """Every non-zero held total, keyed by (account, asset)."""
         return dict(self._held_totals)
+
+    def balance_rows(self) -> list[tuple[str, str, int, int]]:
+        """(account, asset, available, held) of every non-zero balance: ``restore``'s input."""
+        return [
+            (account, asset, self._available.get((account, asset), 0),
+             self._held_totals.get((account, asset), 0))
+            for account, asset in sorted(self._available.keys() | self._held_totals.keys())
+        ]
+
+    def hold_rows(self) -> list[tuple[OrderId, str, str, int]]:
+        """(order_id, account, asset, amount) of every hold: ``restore``'s input."""
+        return [
+            (oid, h.owner, h.asset, h.amount)
+            for oid, h in sorted(self._holds.items(), key=lambda item: _order_key(item[0]))
+        ]
 
     def snapshot(self) -> dict[str, Any]:
         """All balances and holds as plain, sorted data (for restart and replay checks)."""
@@ -381,6 +439,21 @@ class Ledger:
             else:
                 self._holds.pop(order_id, None)
         return postings
+
+
+def _account(account: object) -> str:
+    if not isinstance(account, str) or not account:
+        raise InvalidPostings(f"bad account {account!r}")
+    if account.startswith(PLATFORM_PREFIX) and account not in PLATFORM_ACCOUNTS:
+        raise InvalidPostings(f"unknown platform account {account!r}")
+    return account
+
+
+def _balance(value: object, account: str, asset: str) -> int:
+    if type(value) is not int:
+        raise InvalidPostings(f"{account}'s {asset} balance {value!r} is not an integer")
+    _in_range(value, account, asset)
+    return value
 
 
 def _in_range(value: int, account: str, asset: str) -> None:

@@ -22,7 +22,7 @@ Why it looks the way it does:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Container
+from collections.abc import Callable, Collection, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -234,7 +234,8 @@ class Market:
     def restore(
         cls,
         products: list[dict[str, Any]],
-        movements: list[list[dict[str, Any]]],
+        balances: Iterable[tuple[str, str, int, int]],
+        holds: Iterable[tuple[Any, str, str, int]],
         orders: list[dict[str, Any]],
         licences: list[dict[str, Any]],
         counters: dict[str, int],
@@ -242,9 +243,11 @@ class Market:
         default_taker_fee_bps: int = 10,
         licence_templates: dict[str, LicenceTemplate] | None = None,
     ) -> Market:
-        """Rebuild from stored records: product views, every movement's postings in log
-        order, open order views, licence views and the id counters (snapshot()["counters"])."""
+        """Rebuild from stored records: product views, the ledger's current balances and
+        holds (``Ledger.restore``: never its history, so start-up does not grow with it),
+        open order views, licence views and the id counters (snapshot()["counters"])."""
         market = cls(
+            ledger=Ledger.restore(balances, holds),
             order_seq=counters["orders"],
             trade_seq=counters["trades"],
             default_maker_fee_bps=default_maker_fee_bps,
@@ -257,8 +260,6 @@ class Market:
             market.products[product.symbol] = product
             market.books[product.symbol] = book = OrderBook()
             book.halted = product.status != LISTED
-        for postings in movements:
-            market.ledger.apply(postings)
         for view in sorted(orders, key=lambda v: serial(v["order_id"])):  # time priority
             order = order_from_view(view)
             market.orders[order.order_id] = order

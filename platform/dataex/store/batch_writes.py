@@ -5,7 +5,8 @@ Inserts are grouped per table (tables in first-use order, so a parent table is
 written before the rows that reference it); updates follow, in their original
 order, consecutive updates of the same shape sent together. Every row of a
 batch is new or keyed by its primary key, so this order gives the same result
-as writing event by event.
+as writing event by event. Upserts and deletes (rows that hold current state,
+such as ledger balances: one per key and batch) come last.
 
 Speed: the rows go straight to asyncpg on the batch's own connection, inside
 the transaction SQLAlchemy opened. All inserts of a batch travel as ONE
@@ -38,9 +39,11 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    delete,
     insert,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import JSON, TypeDecorator
 
@@ -122,6 +125,8 @@ def _quote(name: str) -> str:
 class BatchWrites:
     inserts: dict[str, tuple[Table, list[dict[str, Any]]]] = field(default_factory=dict)
     updates: list[_Update] = field(default_factory=list)
+    upserts: dict[str, tuple[Table, list[dict[str, Any]]]] = field(default_factory=dict)
+    deletes: dict[str, tuple[Table, list[Any]]] = field(default_factory=dict)
 
     def insert(self, table: Table, row: dict[str, Any]) -> None:
         self.inserts.setdefault(table.name, (table, []))[1].append(row)
@@ -131,6 +136,14 @@ class BatchWrites:
 
     def update(self, table: Table, key_column: str, key: Any, **values: Any) -> None:
         self.updates.append(_Update(table, key_column, key, values))
+
+    def upsert(self, table: Table, row: dict[str, Any]) -> None:
+        """Insert ``row``, or overwrite the row with its primary key (once per key and batch)."""
+        self.upserts.setdefault(table.name, (table, []))[1].append(row)
+
+    def delete(self, table: Table, key: Any) -> None:
+        """Delete the row whose (one-column) primary key is ``key``, if there is one."""
+        self.deletes.setdefault(table.name, (table, []))[1].append(key)
 
     async def flush(self, conn: AsyncConnection) -> None:
         """Send everything on `conn`, which must be inside its transaction already."""
@@ -153,8 +166,15 @@ class BatchWrites:
         for _shape, run in groupby(self.updates, key=lambda u: u.shape):
             group = list(run)
             await self._update_group(conn, driver, group)
+        for table, rows in self.upserts.values():
+            await _upsert(conn, driver, table, rows)
+        for table, keys in self.deletes.values():
+            (column,) = table.primary_key.columns
+            await conn.execute(delete(table).where(column.in_(keys)))
         self.inserts.clear()
         self.updates.clear()
+        self.upserts.clear()
+        self.deletes.clear()
 
     @staticmethod
     async def _update_group(conn: AsyncConnection, driver: Any, group: list[_Update]) -> None:
@@ -236,3 +256,34 @@ async def _copy(
         for i in json_columns:
             record[i] = _json_text(record[i])
     await driver.copy_records_to_table(table.name, records=records, columns=columns)
+
+
+async def _upsert(
+    conn: AsyncConnection, driver: Any, table: Table, rows: list[dict[str, Any]]
+) -> None:
+    """Insert or overwrite by primary key: one `unnest` statement where the driver can type
+    every column, SQLAlchemy's executemany otherwise."""
+    keys = [c.name for c in table.primary_key]
+    columns = list(rows[0])
+    plan = _driver_plan(table)
+    if plan is None or any(plan[name] in (_ARRAY, _JSON) for name in columns):
+        statement = pg_insert(table)
+        await conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=keys,
+                set_={c: statement.excluded[c] for c in columns if c not in keys},
+            ),
+            rows,
+        )
+        return
+    names = ", ".join(_quote(name) for name in columns)
+    arrays = ", ".join(f"${i}::{plan[name]}[]" for i, name in enumerate(columns, 1))
+    sets = ", ".join(
+        f"{_quote(name)} = EXCLUDED.{_quote(name)}" for name in columns if name not in keys
+    )
+    action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
+    await driver.execute(
+        f"INSERT INTO {_quote(table.name)} ({names}) SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({', '.join(_quote(k) for k in keys)}) {action}",
+        *[[row[name] for row in rows] for name in columns],
+    )

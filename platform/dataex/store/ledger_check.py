@@ -7,7 +7,9 @@ picture, and recomputes everything in SQL sums and core's own hold rule:
 - the postings of every asset sum to zero (double entry);
 - no participant's available balance is negative (counter-accounts excepted);
 - every hold is what its open order can still use (core's OpenOrder.needs over
-  the orders table) and nothing else holds anything.
+  the orders table) and nothing else holds anything;
+- the maintained balances and holds that start-up reads (ledger_balances,
+  ledger_holds, migration 0007) equal the postings' sums, row for row.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dataex.core.ledger import AVAILABLE, CONTRA_ACCOUNTS, HELD
 from dataex.core.market_records import order_from_view, serial
 from dataex.core.timefmt import format_utc
-from dataex.store.tables import ledger_postings, orders
+from dataex.store.tables import ledger_balances, ledger_holds, ledger_postings, orders
 
 ORDER_VIEW_COLUMNS = (
     "order_id", "owner", "symbol", "side", "order_type", "price", "quantity", "remaining",
@@ -108,4 +110,43 @@ async def check_ledger(engine: AsyncEngine) -> LedgerReport:
                     f"order {order_id} holds {holds.get(order_id)}, "
                     f"its open order can use {needs.get(order_id)}"
                 )
+        report.problems += await _maintained_mismatches(conn, holds)
     return report
+
+
+async def _maintained_mismatches(
+    conn: Any, holds: dict[str, tuple[str, str, int]]
+) -> list[str]:
+    """Where ledger_balances or ledger_holds differ from the sums of the postings."""
+    p, b, h = ledger_postings.c, ledger_balances.c, ledger_holds.c
+    summed: dict[tuple[str, str], tuple[int, int]] = {}
+    sums = select(
+        p.account, p.asset,
+        func.coalesce(func.sum(p.amount).filter(p.bucket == AVAILABLE), 0),
+        func.coalesce(func.sum(p.amount).filter(p.bucket == HELD), 0),
+    ).group_by(p.account, p.asset)
+    for account, asset, available, held in await conn.execute(sums):
+        summed[(account, asset)] = (int(available), int(held))
+    kept = {
+        (r.account, r.asset): (r.available, r.held)
+        for r in await conn.execute(select(b.account, b.asset, b.available, b.held))
+    }
+    problems = []
+    for key in sorted(summed.keys() | kept.keys()):
+        want, have = summed.get(key, (0, 0)), kept.get(key, (0, 0))
+        if want != have:
+            problems.append(
+                f"{key[0]}'s maintained {key[1]} balance (available, held) is {have}, "
+                f"its postings sum to {want}"
+            )
+    kept_holds = {
+        r.order_id: (r.account, r.asset, r.amount)
+        for r in await conn.execute(select(h.order_id, h.account, h.asset, h.amount))
+    }
+    for order_id in sorted(holds.keys() | kept_holds.keys(), key=serial):
+        if holds.get(order_id) != kept_holds.get(order_id):
+            problems.append(
+                f"order {order_id}'s maintained hold is {kept_holds.get(order_id)}, "
+                f"its postings sum to {holds.get(order_id)}"
+            )
+    return problems

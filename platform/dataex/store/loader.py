@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from itertools import groupby
 from typing import Any
 
 from sqlalchemy import BigInteger, func, select
@@ -32,7 +31,8 @@ from dataex.store.ledger_check import order_view_of_row
 from dataex.store.tables import (
     audit_entries,
     certificates,
-    ledger_postings,
+    ledger_balances,
+    ledger_holds,
     licences,
     orders,
     participant_keys,
@@ -97,44 +97,26 @@ async def load_state(
 
 
 async def load_market(conn: AsyncConnection, settings: MarketSettings) -> Market:
-    """The market from its tables: products, every movement's postings, open orders.
+    """The market from its tables: products, current balances and holds, open orders.
 
-    Balances and holds are the sum of every posting ever written (each movement
-    re-checked by the ledger as it is applied); books are the open orders put
-    back in time priority. The id counters are the highest ids written: every
-    accepted order, trade and licence has a row.
+    Balances and holds are read from ledger_balances and ledger_holds, which
+    every batch keeps current (store/ledger_projection.py), and re-checked by
+    the ledger as a whole (``Ledger.restore``): start-up does not re-add every
+    posting ever made, so it does not grow with history (bench/startup.py).
+    Books are the open orders put back in time priority. The id counters are
+    the highest ids written: every accepted order, trade and licence has a row.
     """
-    rows = await conn.execute(
-        select(
-            ledger_postings.c.seq,
-            ledger_postings.c.movement,
-            ledger_postings.c.account,
-            ledger_postings.c.asset,
-            ledger_postings.c.bucket,
-            ledger_postings.c.order_id,
-            ledger_postings.c.amount,
-        ).order_by(ledger_postings.c.seq, ledger_postings.c.movement, ledger_postings.c.position)
-    )
-    movements = [
-        [
-            {
-                "account": r.account,
-                "asset": r.asset,
-                "bucket": r.bucket,
-                "order_id": r.order_id,
-                "amount": r.amount,
-            }
-            for r in group
-        ]
-        for _, group in groupby(rows, key=lambda r: (r.seq, r.movement))
-    ]
+    b, h = ledger_balances.c, ledger_holds.c
+    balances = await conn.execute(select(b.account, b.asset, b.available, b.held))
+    holds = await conn.execute(select(h.order_id, h.account, h.asset, h.amount))
     open_orders = [
         order_view_of_row(r)
         for r in (await conn.execute(select(orders).where(orders.c.status == "open"))).mappings()
     ]
     return Market.restore(
         products=[r.view for r in await conn.execute(select(products.c.view))],
-        movements=movements,
+        balances=[tuple(r) for r in balances],
+        holds=[tuple(r) for r in holds],
         orders=open_orders,
         licences=[r.view for r in await conn.execute(select(licences.c.view))],
         counters={

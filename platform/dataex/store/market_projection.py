@@ -29,6 +29,7 @@ from dataex.core.products import product_view
 from dataex.core.signing import key_id, public_key_bytes
 from dataex.core.timefmt import parse_utc
 from dataex.store.batch_writes import BatchWrites
+from dataex.store.ledger_projection import queue_ledger_writes
 from dataex.store.tables import ledger_postings, licences, orders, products, trades
 
 Event = dict[str, Any]
@@ -97,11 +98,13 @@ def queue_market_writes(
 ) -> None:
     """``licence_key`` (the platform's log key) signs each new licence's document."""
     touched = _Touched()
+    batch = list(batch)
     for events, seq in batch:
         for position, event in enumerate(events):
             if is_market_event(event):
                 _one(writes, touched, event, seq, position, now)
     _write_rows(writes, market, touched, licence_key)
+    queue_ledger_writes(writes, market.ledger, batch)  # balances for start-up (0007)
 
 
 def _one(

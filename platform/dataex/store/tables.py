@@ -165,6 +165,30 @@ ledger_postings = Table(
 )
 Index("ix_ledger_postings_account", ledger_postings.c.account, ledger_postings.c.asset)
 
+# Migration 0007: the ledger's current state, written in every batch's transaction from
+# the in-memory ledger, so start-up reads balances instead of adding up all postings.
+# `dataex ledger check` compares both with the postings' sums.
+ledger_balances = Table(
+    "ledger_balances",
+    metadata,
+    Column("account", String(64), nullable=False),
+    Column("asset", String(32), nullable=False),
+    Column("available", BigInteger, nullable=False),
+    Column("held", BigInteger, nullable=False,
+           comment="the sum of this account's holds in this asset"),
+    PrimaryKeyConstraint("account", "asset"),
+)
+
+# One row per order that holds something; the row goes when the hold ends.
+ledger_holds = Table(
+    "ledger_holds",
+    metadata,
+    Column("order_id", String(32), primary_key=True),
+    Column("account", String(64), nullable=False),
+    Column("asset", String(32), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+)
+
 # `view` is core's product_view, which start-up restores from.
 products = Table(
     "products",
