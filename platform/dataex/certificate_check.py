@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dataex.check_report import CheckReport
 from dataex.client import Client
 from dataex.core.audit import entry_hash
 from dataex.core.canonical import canonical_json
@@ -28,22 +29,9 @@ REVISION_EVENTS = ("certificate.issued", "certificate.updated")
 
 
 @dataclass
-class CertificateReport:
+class CertificateReport(CheckReport):
     number: str
-    checks: list[tuple[str, bool]] = field(default_factory=list)
     claim: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.checks) and all(passed for _, passed in self.checks)
-
-    @property
-    def first_failure(self) -> str | None:
-        return next((name for name, passed in self.checks if not passed), None)
-
-    def check(self, name: str, passed: bool) -> bool:
-        self.checks.append((name, passed))
-        return passed
 
 
 def _registrar_key(client: Client, registrar: str, wanted: str) -> bytes | None:

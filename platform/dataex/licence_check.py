@@ -13,9 +13,10 @@ the log entry that granted it must hash to its entry_hash and hold this document
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from dataex.check_report import CheckReport
 from dataex.client import Client
 from dataex.core.audit import entry_hash
 from dataex.core.canonical import canonical_json
@@ -29,21 +30,8 @@ from dataex.core.signing import PUBLIC_KEY_BYTES, key_id
 
 
 @dataclass
-class LicenceReport:
+class LicenceReport(CheckReport):
     licence_id: str
-    checks: list[tuple[str, bool]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.checks) and all(passed for _, passed in self.checks)
-
-    @property
-    def first_failure(self) -> str | None:
-        return next((name for name, passed in self.checks if not passed), None)
-
-    def check(self, name: str, passed: bool) -> bool:
-        self.checks.append((name, passed))
-        return passed
 
 
 def _public_key(claim: dict[str, Any]) -> bytes | None:
