@@ -60,6 +60,9 @@ class Settings:
         default=1)
     max_body_bytes: int = _doc("Largest request body accepted", default=64 * 1024)
     batch_max_commands: int = _doc("Most commands the sequencer commits together", default=512)
+    tile_cache_bytes: int = _doc(
+        "Bytes of Merkle tile hashes the proof API keeps in memory (1M entries need ~64 MB)",
+        default=96 * 1024 * 1024)
     app_role: str = _doc("Database role the service runs as (lacks UPDATE/DELETE on the log)",
                          default="dataex_app")
 

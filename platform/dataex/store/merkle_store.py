@@ -105,16 +105,29 @@ async def fetch(conn: AsyncConnection, spans: list[Span]) -> dict[tuple[int, int
     return {(r.level, r.idx): bytes(r.hash) for r in rows}
 
 
+DEFAULT_TILE_CACHE_BYTES = 96 * 1024 * 1024
+
+
+def _nodes_bytes(nodes: TileNodes) -> int:
+    return sum(len(row) for row in nodes)
+
+
 class TileCache:
     """Tiles already read, with their inner nodes hashed: a tile of a given width never changes.
 
-    Bounded (least recently used goes first); a full level-0 tile costs about
-    16 KB, so the default holds every tile of a 1M-entry log in about 70 MB.
+    Bounded by the bytes of hashes it holds (least recently used goes first). A
+    full tile with its inner nodes is 16,320 bytes, so 96 MiB holds every tile
+    of a 1M-entry log (about 64 MB); a 10M-entry log needs about 640 MB, else
+    most proofs read their level-0 tile (one indexed range query).
     """
 
-    def __init__(self, max_tiles: int = 4096) -> None:
-        self.max_tiles = max_tiles
+    def __init__(self, max_bytes: int = DEFAULT_TILE_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._tiles: OrderedDict[Tile, TileNodes] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._tiles)
 
     def get(self, tile: Tile) -> TileNodes | None:
         found = self._tiles.get(tile)
@@ -123,20 +136,24 @@ class TileCache:
         return found
 
     def put(self, tile: Tile, nodes: TileNodes) -> None:
+        previous = self._tiles.pop(tile, None)
+        if previous is not None:
+            self.bytes -= _nodes_bytes(previous)
         self._tiles[tile] = nodes
-        self._tiles.move_to_end(tile)
-        while len(self._tiles) > self.max_tiles:
-            self._tiles.popitem(last=False)
+        self.bytes += _nodes_bytes(nodes)
+        while self.bytes > self.max_bytes and self._tiles:
+            _, dropped = self._tiles.popitem(last=False)
+            self.bytes -= _nodes_bytes(dropped)
 
 
 _caches: WeakKeyDictionary[AsyncEngine, TileCache] = WeakKeyDictionary()
 
 
-def tile_cache_for(engine: AsyncEngine) -> TileCache:
-    """The process's tile cache for a database (one per engine)."""
+def tile_cache_for(engine: AsyncEngine, max_bytes: int = DEFAULT_TILE_CACHE_BYTES) -> TileCache:
+    """The process's tile cache for a database (one per engine, sized when first asked for)."""
     cache = _caches.get(engine)
     if cache is None:
-        cache = _caches[engine] = TileCache()
+        cache = _caches[engine] = TileCache(max_bytes)
     return cache
 
 
