@@ -18,6 +18,7 @@ from dataex.core.merkle_tiles import (
     consistency_plan,
     format_tile_index,
     inclusion_plan,
+    inclusion_plans,
     parse_tile_path,
     root_of,
     root_plan,
@@ -95,6 +96,25 @@ def test_every_inclusion_proof_of_small_trees_matches() -> None:
             assert plan.assemble(_fetch(ROWS, plan)) == [
                 *merkle.inclusion_proof(LEAVES, index, size), LEAVES[index]
             ]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_split_inclusion_plan_is_the_same_proof_and_shared_above_the_tile(size: int) -> None:
+    """What lies above a leaf's level-0 tile is the same for the tile's 256 leaves."""
+    step = max(1, size // 13)
+    for index in {*range(0, size, step), size - 1, size // 2, max(0, size - 257)}:
+        below, above = inclusion_plans(index, size)
+        assert below.nodes + above.nodes == inclusion_plan(index, size).nodes
+        assert below.leaves == (index,)
+        first = (index >> 8) << 8
+        for other in {first, index ^ 1, min(size - 1, first + 255)} & set(range(size)):
+            assert inclusion_plans(other, size)[1] == above
+        *proof, leaf = below.assemble(_fetch(ROWS, below))
+        whole = inclusion_plan(index, size)  # checked against the reference above
+        assert [*proof, *above.assemble(_fetch(ROWS, above)), leaf] == whole.assemble(
+            _fetch(ROWS, whole))
+    with pytest.raises(BadTreeRange):
+        inclusion_plans(size, size)
 
 
 @pytest.mark.parametrize("new", [1, 2, 256, 257, 1000, 70_000])

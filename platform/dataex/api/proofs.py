@@ -82,17 +82,16 @@ async def inclusion_proof(runtime: Runtime, seq: int, size: int | None) -> dict[
         raise BeyondTree(f"the log has {tree_size} entries, not {size}", tree_size=tree_size)
     if seq > size:
         raise BadTreeRange(f"entry {seq} is not in the tree of size {size}")
-    plans = [inclusion_plan(seq - 1, size)]
-    if root is None:
-        plans.append(root_plan(size))
-    results = await merkle_store.run_plans(runtime.engine, plans, _tile_cache(runtime))
-    *proof, leaf = results[0]
+    proof, leaf, size_root = await merkle_store.inclusion_proof(
+        runtime.engine, seq - 1, size, _tile_cache(runtime), with_root=root is None)
+    root = root or size_root
+    assert root is not None
     return {
         "seq": seq,
         "leaf_index": seq - 1,
         "tree_size": size,
         "leaf_hash": leaf.hex(),
-        "root": (root or root_of(results[1])).hex(),
+        "root": root.hex(),
         "proof": [h.hex() for h in proof],
     }
 

@@ -46,6 +46,7 @@ __all__ = [
     "consistency_plan",
     "format_tile_index",
     "inclusion_plan",
+    "inclusion_plans",
     "parse_tile_path",
     "root_plan",
     "stored_rows",
@@ -234,6 +235,22 @@ def inclusion_plan(index: int, size: int) -> Plan:
     if not 0 <= index < size:
         raise BadTreeRange(f"leaf index {index} is outside a tree of size {size}")
     return Plan(size, tuple(_path_ranges(index, size)), (index,))
+
+
+def inclusion_plans(index: int, size: int) -> tuple[Plan, Plan]:
+    """inclusion_plan split at the leaf's level-0 tile: (the path inside it + the leaf, the rest).
+
+    The path's nodes below height 8 lie in the leaf's own tile and come first;
+    the rest depends only on the tile (index >> 8) and the size, so a server can
+    compute it once for all 256 leaves of a tile. Concatenated, the two plans'
+    nodes are inclusion_plan's.
+    """
+    if not 0 <= index < size:
+        raise BadTreeRange(f"leaf index {index} is outside a tree of size {size}")
+    ranges = _path_ranges(index, size)
+    tile = index >> TILE_HEIGHT
+    below = tuple(r for r in ranges if r[0] >> TILE_HEIGHT == tile)
+    return Plan(size, below, (index,)), Plan(size, tuple(ranges[len(below):]))
 
 
 def consistency_plan(old_size: int, new_size: int) -> Plan:

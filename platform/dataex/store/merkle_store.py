@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dataex.core.merkle import CompactRange
 from dataex.core.merkle_tiles import (
+    TILE_HEIGHT,
     BeyondTree,
     Plan,
     Span,
@@ -26,6 +27,7 @@ from dataex.core.merkle_tiles import (
     TileNodes,
     compact_plan,
     consistency_plan,
+    inclusion_plans,
     root_of,
     root_plan,
     stored_rows,
@@ -119,12 +121,30 @@ class TileCache:
     full tile with its inner nodes is 16,320 bytes, so 96 MiB holds every tile
     of a 1M-entry log (about 64 MB); a 10M-entry log needs about 640 MB, else
     most proofs read their level-0 tile (one indexed range query).
+
+    It also keeps, per (tree size, level-0 tile), the part of an inclusion
+    proof above that tile (shared by its 256 leaves): at most `max_paths` of
+    them, a few hundred bytes each.
     """
 
-    def __init__(self, max_bytes: int = DEFAULT_TILE_CACHE_BYTES) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_TILE_CACHE_BYTES, max_paths: int = 8192) -> None:
         self.max_bytes = max_bytes
+        self.max_paths = max_paths
         self.bytes = 0
         self._tiles: OrderedDict[Tile, TileNodes] = OrderedDict()
+        self._paths: OrderedDict[tuple[int, int], list[bytes]] = OrderedDict()
+
+    def path_above(self, size: int, tile_index: int) -> list[bytes] | None:
+        found = self._paths.get((size, tile_index))
+        if found is not None:
+            self._paths.move_to_end((size, tile_index))
+        return found
+
+    def put_path_above(self, size: int, tile_index: int, path: list[bytes]) -> None:
+        self._paths[size, tile_index] = path
+        self._paths.move_to_end((size, tile_index))
+        if len(self._paths) > self.max_paths:
+            self._paths.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._tiles)
@@ -195,6 +215,33 @@ async def run_plans(
     """Several plans from at most one round trip (none if every tile is cached)."""
     tiles = await read_tiles(source, {key for plan in plans for key in plan.tile_keys()}, cache)
     return [plan.assemble(tiles) for plan in plans]
+
+
+async def inclusion_proof(
+    source: AsyncConnection | AsyncEngine,
+    index: int,
+    size: int,
+    cache: TileCache | None = None,
+    *,
+    with_root: bool = False,
+) -> tuple[list[bytes], bytes, bytes | None]:
+    """(RFC 9162 inclusion proof, leaf hash, root of `size` if asked), from at most one read.
+
+    The proof's part above the leaf's tile is kept in the cache for the tile's other leaves.
+    """
+    below, above_plan = inclusion_plans(index, size)
+    tile_index = index >> TILE_HEIGHT
+    above = cache.path_above(size, tile_index) if cache is not None else None
+    plans = [below] if above is not None else [below, above_plan]
+    if with_root:
+        plans.append(root_plan(size))
+    results = await run_plans(source, plans, cache)
+    *proof, leaf = results[0]
+    if above is None:
+        above = results[1]
+        if cache is not None:
+            cache.put_path_above(size, tile_index, above)
+    return [*proof, *above], leaf, root_of(results[-1]) if with_root else None
 
 
 async def run_plan(source: AsyncConnection | AsyncEngine, plan: Plan) -> list[bytes]:
