@@ -20,6 +20,7 @@ from dataex.core.merkle_tiles import (
     inclusion_plan,
     inclusion_plans,
     parse_tile_path,
+    path_in_full_tile,
     root_of,
     root_plan,
     stored_rows,
@@ -115,6 +116,16 @@ def test_the_split_inclusion_plan_is_the_same_proof_and_shared_above_the_tile(si
             _fetch(ROWS, whole))
     with pytest.raises(BadTreeRange):
         inclusion_plans(size, size)
+
+
+@pytest.mark.parametrize("size", [256, 257, 511, 512, 513, 1000, 65_536, 70_000])
+def test_the_path_in_a_full_tile_is_the_plans_first_part(size: int) -> None:
+    for tile_index in {0, size // 256 - 1}:
+        nodes = tile_nodes(b"".join(LEAVES[tile_index * 256 : tile_index * 256 + 256]))
+        for position in range(256):
+            below, _ = inclusion_plans(tile_index * 256 + position, size)
+            *proof, leaf = below.assemble(_fetch(ROWS, below))
+            assert path_in_full_tile(nodes, position) == (proof, leaf)
 
 
 @pytest.mark.parametrize("new", [1, 2, 256, 257, 1000, 70_000])

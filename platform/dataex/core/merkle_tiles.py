@@ -48,6 +48,7 @@ __all__ = [
     "inclusion_plan",
     "inclusion_plans",
     "parse_tile_path",
+    "path_in_full_tile",
     "root_plan",
     "stored_rows",
     "tile_nodes",
@@ -251,6 +252,18 @@ def inclusion_plans(index: int, size: int) -> tuple[Plan, Plan]:
     tile = index >> TILE_HEIGHT
     below = tuple(r for r in ranges if r[0] >> TILE_HEIGHT == tile)
     return Plan(size, below, (index,)), Plan(size, tuple(ranges[len(below):]))
+
+
+def path_in_full_tile(nodes: TileNodes, position: int) -> tuple[list[bytes], bytes]:
+    """(the first 8 hashes of an inclusion proof, the leaf hash) of leaf `position` of a full
+    level-0 tile, from its tile_nodes: inclusion_plans' first plan, assembled, when the
+    leaf's tile is full in the tree (every node below height 8 is then perfect)."""
+    path = []
+    for row in range(TILE_HEIGHT):
+        offset = ((position >> row) ^ 1) * HASH_SIZE
+        path.append(nodes[row][offset : offset + HASH_SIZE])
+    offset = position * HASH_SIZE
+    return path, nodes[0][offset : offset + HASH_SIZE]
 
 
 def consistency_plan(old_size: int, new_size: int) -> Plan:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from dataex.core.merkle import CompactRange
 from dataex.core.merkle_tiles import (
     TILE_HEIGHT,
+    TILE_WIDTH,
     BeyondTree,
     Plan,
     Span,
@@ -28,6 +29,7 @@ from dataex.core.merkle_tiles import (
     compact_plan,
     consistency_plan,
     inclusion_plans,
+    path_in_full_tile,
     root_of,
     root_plan,
     stored_rows,
@@ -229,9 +231,18 @@ async def inclusion_proof(
 
     The proof's part above the leaf's tile is kept in the cache for the tile's other leaves.
     """
-    below, above_plan = inclusion_plans(index, size)
     tile_index = index >> TILE_HEIGHT
     above = cache.path_above(size, tile_index) if cache is not None else None
+    if tile_index < size >> TILE_HEIGHT:  # the leaf's tile is full: the path in it is direct
+        leaf_tile = Tile(0, tile_index, TILE_WIDTH)
+        nodes = cache.get(leaf_tile) if cache is not None else None
+        if nodes is not None and above is not None:
+            proof, leaf = path_in_full_tile(nodes, index & (TILE_WIDTH - 1))
+            root = None
+            if with_root:
+                root = root_of((await run_plans(source, [root_plan(size)], cache))[0])
+            return [*proof, *above], leaf, root
+    below, above_plan = inclusion_plans(index, size)
     plans = [below] if above is not None else [below, above_plan]
     if with_root:
         plans.append(root_plan(size))
