@@ -110,6 +110,7 @@ async def fetch(conn: AsyncConnection, spans: list[Span]) -> dict[tuple[int, int
 
 
 DEFAULT_TILE_CACHE_BYTES = 96 * 1024 * 1024
+FULL_TILE_BYTES = 16_320  # a full tile with its inner nodes: 256 + 128 + ... + 2 hashes
 
 
 def _nodes_bytes(nodes: TileNodes) -> int:
@@ -125,13 +126,13 @@ class TileCache:
     most proofs read their level-0 tile (one indexed range query).
 
     It also keeps, per (tree size, level-0 tile), the part of an inclusion
-    proof above that tile (shared by its 256 leaves): at most `max_paths` of
-    them, a few hundred bytes each.
+    proof above that tile (shared by its 256 leaves): as many as it can hold
+    full tiles (at most 1 KB each, so about 6% on top of max_bytes).
     """
 
-    def __init__(self, max_bytes: int = DEFAULT_TILE_CACHE_BYTES, max_paths: int = 8192) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_TILE_CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
-        self.max_paths = max_paths
+        self.max_paths = max(64, max_bytes // FULL_TILE_BYTES)
         self.bytes = 0
         self._tiles: OrderedDict[Tile, TileNodes] = OrderedDict()
         self._paths: OrderedDict[tuple[int, int], list[bytes]] = OrderedDict()
