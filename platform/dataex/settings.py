@@ -63,6 +63,9 @@ class Settings:
     verify_threads: int = _doc(
         "Threads that check request signatures beside the event loop; 0 checks them on the "
         "loop (faster on a busy 2-core machine, docs/benchmarks.md)", default=0)
+    tile_cache_bytes: int = _doc(
+        "Bytes of Merkle tile hashes the proof API keeps in memory (1M entries need ~64 MB)",
+        default=96 * 1024 * 1024)
     app_role: str = _doc("Database role the service runs as (lacks UPDATE/DELETE on the log)",
                          default="dataex_app")
 

@@ -233,3 +233,33 @@ async def test_the_background_task_checkpoints_a_growing_log(settings) -> None: 
         assert sizes == [3, 5]
     finally:
         await runtime.close()
+
+
+async def test_checkpoint_notes_are_short_lived_and_tiles_immutable(runtime, api) -> None:  # type: ignore[no-untyped-def]
+    """A witness may cosign a checkpoint after it was served: its note is not cached for long."""
+    ensure_keys(runtime.settings)
+    await _checkpointed(runtime, api, 256)
+    for path in ("/v1/audit/checkpoint", "/v1/audit/checkpoints/256", "/v1/audit/proof-file/3",
+                 "/v1/audit/proof-file/3?size=256"):
+        response = await api.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["cache-control"] == "public, max-age=5", path
+    tile = await api.get("/v1/audit/tile/0/000")
+    assert tile.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+async def test_the_inclusion_fast_path_answers_as_the_controller_does(runtime, api) -> None:  # type: ignore[no-untyped-def]
+    """Plain queries skip the framework; others (here an extra parameter) take the controller."""
+    ensure_keys(runtime.settings)
+    await _checkpointed(runtime, api, 300)
+    for fast, slow in (("seq=7", "seq=7&x=1"), ("seq=300&size=300", "x=&size=300&seq=300"),
+                       ("size=257&seq=1", "seq=1&size=257&seq=1"), ("seq=256", "seq=256&x")):
+        quick = await api.get(f"/v1/audit/proof/inclusion?{fast}")
+        framework = await api.get(f"/v1/audit/proof/inclusion?{slow}")
+        assert quick.status_code == framework.status_code == 200
+        assert quick.content == framework.content
+        assert quick.headers == framework.headers
+    for bad, status, slug in (("seq=301", 400, "bad-tree-range"),
+                              ("seq=1&size=301", 404, "beyond-tree"),
+                              ("seq=07", 400, "bad-request"), ("seq=-1", 400, "bad-request")):
+        _problem(await api.get(f"/v1/audit/proof/inclusion?{bad}"), status, slug)

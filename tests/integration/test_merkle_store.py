@@ -111,3 +111,18 @@ async def test_migration_0005_backfills_the_tree_of_an_existing_log(settings) ->
         assert restarted.sequencer.tree.root() == merkle.root(leaves)
     finally:
         await restarted.close()
+
+
+def test_the_tile_cache_is_bounded_by_bytes() -> None:
+    from dataex.core.merkle_tiles import Tile, tile_nodes
+    from dataex.store.merkle_store import TileCache
+
+    full = tile_nodes(bytes(32 * 256))
+    assert sum(len(row) for row in full) == 16_320  # 256 + 128 + ... + 2 hashes
+    cache = TileCache(max_bytes=3 * 16_320)
+    for index in range(5):
+        cache.put(Tile(0, index), full)
+    assert (len(cache), cache.bytes) == (3, 3 * 16_320)
+    assert cache.get(Tile(0, 1)) is None and cache.get(Tile(0, 2)) is full  # oldest went first
+    cache.put(Tile(0, 5), full)  # evicts 3, the least recently used now that 2 was read
+    assert cache.get(Tile(0, 3)) is None and cache.get(Tile(0, 2)) is full

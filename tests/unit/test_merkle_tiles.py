@@ -18,7 +18,9 @@ from dataex.core.merkle_tiles import (
     consistency_plan,
     format_tile_index,
     inclusion_plan,
+    inclusion_plans,
     parse_tile_path,
+    path_in_full_tile,
     root_of,
     root_plan,
     stored_rows,
@@ -95,6 +97,35 @@ def test_every_inclusion_proof_of_small_trees_matches() -> None:
             assert plan.assemble(_fetch(ROWS, plan)) == [
                 *merkle.inclusion_proof(LEAVES, index, size), LEAVES[index]
             ]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_split_inclusion_plan_is_the_same_proof_and_shared_above_the_tile(size: int) -> None:
+    """What lies above a leaf's level-0 tile is the same for the tile's 256 leaves."""
+    step = max(1, size // 13)
+    for index in {*range(0, size, step), size - 1, size // 2, max(0, size - 257)}:
+        below, above = inclusion_plans(index, size)
+        assert below.nodes + above.nodes == inclusion_plan(index, size).nodes
+        assert below.leaves == (index,)
+        first = (index >> 8) << 8
+        for other in {first, index ^ 1, min(size - 1, first + 255)} & set(range(size)):
+            assert inclusion_plans(other, size)[1] == above
+        *proof, leaf = below.assemble(_fetch(ROWS, below))
+        whole = inclusion_plan(index, size)  # checked against the reference above
+        assert [*proof, *above.assemble(_fetch(ROWS, above)), leaf] == whole.assemble(
+            _fetch(ROWS, whole))
+    with pytest.raises(BadTreeRange):
+        inclusion_plans(size, size)
+
+
+@pytest.mark.parametrize("size", [256, 257, 511, 512, 513, 1000, 65_536, 70_000])
+def test_the_path_in_a_full_tile_is_the_plans_first_part(size: int) -> None:
+    for tile_index in {0, size // 256 - 1}:
+        nodes = tile_nodes(b"".join(LEAVES[tile_index * 256 : tile_index * 256 + 256]))
+        for position in range(256):
+            below, _ = inclusion_plans(tile_index * 256 + position, size)
+            *proof, leaf = below.assemble(_fetch(ROWS, below))
+            assert path_in_full_tile(nodes, position) == (proof, leaf)
 
 
 @pytest.mark.parametrize("new", [1, 2, 256, 257, 1000, 70_000])

@@ -19,7 +19,7 @@ from dataex.api.health import HealthController
 from dataex.api.market import MarketController
 from dataex.api.participants import ParticipantsController
 from dataex.api.problems import EXCEPTION_HANDLERS
-from dataex.api.proofs import ProofsController, WellKnownController
+from dataex.api.proofs import ProofsController, WellKnownController, with_inclusion_fast_path
 from dataex.api.registry import RegistryController
 from dataex.api.regulator import RegulatorController
 from dataex.api.witness import WitnessController
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         finally:
             await own.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             DocumentsController,
@@ -75,3 +75,4 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ),
         debug=False,
     )
+    return with_inclusion_fast_path(app)

@@ -1,19 +1,29 @@
 """Proofs of the log: checkpoints, inclusion and consistency proofs, tlog-tiles, tlog-proof files.
 
 Every answer is computed from stored hashes (O(log n) rows, one round trip)
-of the committed tree; see core/merkle_tiles.py. Tiles and proof hashes never
-change once served, so tiles carry year-long immutable cache headers.
+of the committed tree; see core/merkle_tiles.py. Tiles never change once
+served, so they carry year-long immutable cache headers; checkpoint notes and
+proof files do not (a witness may cosign a checkpoint later), so they get a
+short max-age.
+
+The inclusion proof is the hot read, so `InclusionFastPath` serves its plain
+requests (`seq=N[&size=M]`) before Litestar's routing, parameter parsing and
+response machinery, with the same bytes the controller would send; anything
+else, and every error, goes through the controller unchanged.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get
+import msgspec
+from litestar import Controller, Litestar, Request, Response, get
+from litestar.enums import ScopeType
 from litestar.params import FromPath, QueryParameter
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from dataex.api.state import runtime_from
-from dataex.core.errors import NotFound
+from dataex.core.errors import DomainError, NotFound
 from dataex.core.merkle_tiles import (
     BadTreeRange,
     BeyondTree,
@@ -33,11 +43,13 @@ from dataex.store.checkpoint_queries import (
     list_checkpoints,
     with_cosignatures,
 )
+from dataex.store.runtime import Runtime
 
 TEXT = "text/plain; charset=utf-8"
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=5"
 MAX_LISTING = 1000
+INCLUSION_PATH = "/v1/audit/proof/inclusion"
 
 
 def _text(body: str, cache: str = SHORT) -> Response[str]:
@@ -53,6 +65,103 @@ def _found(found: StoredCheckpoint | None, size: int | None) -> StoredCheckpoint
     if found is None:
         raise NotFound("no checkpoint yet" if size is None else f"no checkpoint of size {size}")
     return found
+
+
+def _tile_cache(runtime: Runtime) -> merkle_store.TileCache:
+    return merkle_store.tile_cache_for(runtime.engine, runtime.settings.tile_cache_bytes)
+
+
+async def inclusion_proof(runtime: Runtime, seq: int, size: int | None) -> dict[str, Any]:
+    """The inclusion proof of entry `seq` in the tree of `size` (default: latest checkpoint)."""
+    tree_size = runtime.sequencer.head.seq
+    root = None
+    if size is None:
+        checkpoint = _found(await runtime.checkpointer.latest(), None)
+        size, root = checkpoint.size, checkpoint.root
+    elif size > tree_size:
+        raise BeyondTree(f"the log has {tree_size} entries, not {size}", tree_size=tree_size)
+    if seq > size:
+        raise BadTreeRange(f"entry {seq} is not in the tree of size {size}")
+    proof, leaf, size_root = await merkle_store.inclusion_proof(
+        runtime.engine, seq - 1, size, _tile_cache(runtime), with_root=root is None)
+    root = root or size_root
+    assert root is not None
+    return {
+        "seq": seq,
+        "leaf_index": seq - 1,
+        "tree_size": size,
+        "leaf_hash": leaf.hex(),
+        "root": root.hex(),
+        "proof": [h.hex() for h in proof],
+    }
+
+
+def _plain_int(text: bytes) -> int | None:
+    """A positive decimal without sign or leading zero (else None: the controller decides)."""
+    if not text.isdigit() or text[:1] == b"0" or len(text) > 20:
+        return None
+    return int(text)
+
+
+def _plain_inclusion_query(query: bytes) -> tuple[int, int | None] | None:
+    """(seq, size) of "seq=N" or "seq=N&size=M" (either order); None for anything else."""
+    seq = size = None
+    for part in query.split(b"&"):
+        name, sep, value = part.partition(b"=")
+        number = _plain_int(value) if sep else None
+        if number is None:
+            return None
+        if name == b"seq" and seq is None:
+            seq = number
+        elif name == b"size" and size is None:
+            size = number
+        else:
+            return None
+    return None if seq is None else (seq, size)
+
+
+_JSON_HEADERS = ((b"content-type", b"application/json"),)
+
+
+class InclusionFastPath:
+    """ASGI wrapper: answers a plain GET of the inclusion proof itself, passes all else on.
+
+    The body is what `ProofsController.inclusion` returns, encoded as Litestar
+    encodes it (msgspec JSON), with the same headers. A request it does not
+    recognise exactly, or one whose answer is an error, is handed to the app
+    unchanged, so errors stay the controller's problem+json.
+    """
+
+    def __init__(self, app: Litestar, inner: ASGIApp) -> None:
+        self.app = app
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["path"] == INCLUSION_PATH and scope["type"] == ScopeType.HTTP
+                and scope.get("method") == "GET"):
+            body = await self._answer(scope)
+            if body is not None:
+                await send({"type": "http.response.start", "status": 200, "headers": [
+                    *_JSON_HEADERS, (b"content-length", b"%d" % len(body))]})
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                return
+        await self.inner(scope, receive, send)
+
+    async def _answer(self, scope: Scope) -> bytes | None:
+        parsed = _plain_inclusion_query(scope.get("query_string", b""))
+        runtime = self.app.state.get("runtime")
+        if parsed is None or runtime is None:
+            return None
+        try:
+            return msgspec.json.encode(await inclusion_proof(runtime, *parsed))
+        except DomainError:
+            return None  # the controller answers it again, as its problem+json
+
+
+def with_inclusion_fast_path(app: Litestar) -> Litestar:
+    """Install `InclusionFastPath` in front of the app's routing (inside its lifespan/state)."""
+    app.asgi_handler = InclusionFastPath(app, app.asgi_handler)
+    return app
 
 
 class WellKnownController(Controller):
@@ -94,7 +203,7 @@ class ProofsController(Controller):
     async def at_size(self, request: Request[Any, Any, Any], size: FromPath[int]) -> Response[str]:
         async with runtime_from(request).engine.connect() as conn:
             note = await with_cosignatures(conn, await _checkpoint_for(conn, size))
-        return _text(note, IMMUTABLE)
+        return _text(note)  # short-lived: witnesses may add cosignatures
 
     @get("/proof/inclusion", summary="RFC 9162 inclusion proof of entry seq in a tree size")
     async def inclusion(
@@ -104,31 +213,7 @@ class ProofsController(Controller):
         size: Annotated[int | None, QueryParameter(ge=1, description="default: latest "
                                                    "checkpoint")] = None,
     ) -> dict[str, Any]:
-        runtime = runtime_from(request)
-        tree_size = runtime.sequencer.head.seq
-        root = None
-        if size is None:
-            checkpoint = _found(await runtime.checkpointer.latest(), None)
-            size, root = checkpoint.size, checkpoint.root
-        elif size > tree_size:
-            raise BeyondTree(f"the log has {tree_size} entries, not {size}", tree_size=tree_size)
-        if seq > size:
-            raise BadTreeRange(f"entry {seq} is not in the tree of size {size}")
-        plans = [inclusion_plan(seq - 1, size)]
-        if root is None:
-            plans.append(root_plan(size))
-        results = await merkle_store.run_plans(
-            runtime.engine, plans, merkle_store.tile_cache_for(runtime.engine)
-        )
-        *proof, leaf = results[0]
-        return {
-            "seq": seq,
-            "leaf_index": seq - 1,
-            "tree_size": size,
-            "leaf_hash": leaf.hex(),
-            "root": (root or root_of(results[1])).hex(),
-            "proof": [h.hex() for h in proof],
-        }
+        return await inclusion_proof(runtime_from(request), seq, size)
 
     @get("/proof/consistency", summary="RFC 9162 consistency proof between two tree sizes")
     async def consistency(
@@ -149,7 +234,7 @@ class ProofsController(Controller):
         proof, old_root, new_root = await merkle_store.run_plans(
             runtime.engine,
             [consistency_plan(old, new), root_plan(old), root_plan(new)],
-            merkle_store.tile_cache_for(runtime.engine),
+            _tile_cache(runtime),
         )
         return {
             "old_size": old,
@@ -167,7 +252,7 @@ class ProofsController(Controller):
         runtime = runtime_from(request)
         tile = parse_tile_path(tile_path.lstrip("/"))
         body = await merkle_store.read_tile(runtime.engine, tile, runtime.sequencer.head.seq,
-                                            merkle_store.tile_cache_for(runtime.engine))
+                                            _tile_cache(runtime))
         return Response(body, media_type="application/octet-stream",
                         headers={"Cache-Control": IMMUTABLE})
 
@@ -189,4 +274,4 @@ class ProofsController(Controller):
                 conn, [inclusion_plan(seq - 1, checkpoint.size)]
             )
             note = await with_cosignatures(conn, checkpoint)
-        return _text(format_tlog_proof(seq - 1, proof, note), IMMUTABLE if size else SHORT)
+        return _text(format_tlog_proof(seq - 1, proof, note))  # carries the cosigned note

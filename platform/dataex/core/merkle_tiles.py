@@ -46,7 +46,9 @@ __all__ = [
     "consistency_plan",
     "format_tile_index",
     "inclusion_plan",
+    "inclusion_plans",
     "parse_tile_path",
+    "path_in_full_tile",
     "root_plan",
     "stored_rows",
     "tile_nodes",
@@ -234,6 +236,34 @@ def inclusion_plan(index: int, size: int) -> Plan:
     if not 0 <= index < size:
         raise BadTreeRange(f"leaf index {index} is outside a tree of size {size}")
     return Plan(size, tuple(_path_ranges(index, size)), (index,))
+
+
+def inclusion_plans(index: int, size: int) -> tuple[Plan, Plan]:
+    """inclusion_plan split at the leaf's level-0 tile: (the path inside it + the leaf, the rest).
+
+    The path's nodes below height 8 lie in the leaf's own tile and come first;
+    the rest depends only on the tile (index >> 8) and the size, so a server can
+    compute it once for all 256 leaves of a tile. Concatenated, the two plans'
+    nodes are inclusion_plan's.
+    """
+    if not 0 <= index < size:
+        raise BadTreeRange(f"leaf index {index} is outside a tree of size {size}")
+    ranges = _path_ranges(index, size)
+    tile = index >> TILE_HEIGHT
+    below = tuple(r for r in ranges if r[0] >> TILE_HEIGHT == tile)
+    return Plan(size, below, (index,)), Plan(size, tuple(ranges[len(below):]))
+
+
+def path_in_full_tile(nodes: TileNodes, position: int) -> tuple[list[bytes], bytes]:
+    """(the first 8 hashes of an inclusion proof, the leaf hash) of leaf `position` of a full
+    level-0 tile, from its tile_nodes: inclusion_plans' first plan, assembled, when the
+    leaf's tile is full in the tree (every node below height 8 is then perfect)."""
+    path = []
+    for row in range(TILE_HEIGHT):
+        offset = ((position >> row) ^ 1) * HASH_SIZE
+        path.append(nodes[row][offset : offset + HASH_SIZE])
+    offset = position * HASH_SIZE
+    return path, nodes[0][offset : offset + HASH_SIZE]
 
 
 def consistency_plan(old_size: int, new_size: int) -> Plan:

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dataex.core.merkle import CompactRange
 from dataex.core.merkle_tiles import (
+    TILE_HEIGHT,
+    TILE_WIDTH,
     BeyondTree,
     Plan,
     Span,
@@ -26,6 +28,8 @@ from dataex.core.merkle_tiles import (
     TileNodes,
     compact_plan,
     consistency_plan,
+    inclusion_plans,
+    path_in_full_tile,
     root_of,
     root_plan,
     stored_rows,
@@ -105,16 +109,48 @@ async def fetch(conn: AsyncConnection, spans: list[Span]) -> dict[tuple[int, int
     return {(r.level, r.idx): bytes(r.hash) for r in rows}
 
 
+DEFAULT_TILE_CACHE_BYTES = 96 * 1024 * 1024
+FULL_TILE_BYTES = 16_320  # a full tile with its inner nodes: 256 + 128 + ... + 2 hashes
+
+
+def _nodes_bytes(nodes: TileNodes) -> int:
+    return sum(len(row) for row in nodes)
+
+
 class TileCache:
     """Tiles already read, with their inner nodes hashed: a tile of a given width never changes.
 
-    Bounded (least recently used goes first); a full level-0 tile costs about
-    16 KB, so the default holds every tile of a 1M-entry log in about 70 MB.
+    Bounded by the bytes of hashes it holds (least recently used goes first). A
+    full tile with its inner nodes is 16,320 bytes, so 96 MiB holds every tile
+    of a 1M-entry log (about 64 MB); a 10M-entry log needs about 640 MB, else
+    most proofs read their level-0 tile (one indexed range query).
+
+    It also keeps, per (tree size, level-0 tile), the part of an inclusion
+    proof above that tile (shared by its 256 leaves): as many as it can hold
+    full tiles (at most 1 KB each, so about 6% on top of max_bytes).
     """
 
-    def __init__(self, max_tiles: int = 4096) -> None:
-        self.max_tiles = max_tiles
+    def __init__(self, max_bytes: int = DEFAULT_TILE_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.max_paths = max(64, max_bytes // FULL_TILE_BYTES)
+        self.bytes = 0
         self._tiles: OrderedDict[Tile, TileNodes] = OrderedDict()
+        self._paths: OrderedDict[tuple[int, int], list[bytes]] = OrderedDict()
+
+    def path_above(self, size: int, tile_index: int) -> list[bytes] | None:
+        found = self._paths.get((size, tile_index))
+        if found is not None:
+            self._paths.move_to_end((size, tile_index))
+        return found
+
+    def put_path_above(self, size: int, tile_index: int, path: list[bytes]) -> None:
+        self._paths[size, tile_index] = path
+        self._paths.move_to_end((size, tile_index))
+        if len(self._paths) > self.max_paths:
+            self._paths.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._tiles)
 
     def get(self, tile: Tile) -> TileNodes | None:
         found = self._tiles.get(tile)
@@ -123,20 +159,24 @@ class TileCache:
         return found
 
     def put(self, tile: Tile, nodes: TileNodes) -> None:
+        previous = self._tiles.pop(tile, None)
+        if previous is not None:
+            self.bytes -= _nodes_bytes(previous)
         self._tiles[tile] = nodes
-        self._tiles.move_to_end(tile)
-        while len(self._tiles) > self.max_tiles:
-            self._tiles.popitem(last=False)
+        self.bytes += _nodes_bytes(nodes)
+        while self.bytes > self.max_bytes and self._tiles:
+            _, dropped = self._tiles.popitem(last=False)
+            self.bytes -= _nodes_bytes(dropped)
 
 
 _caches: WeakKeyDictionary[AsyncEngine, TileCache] = WeakKeyDictionary()
 
 
-def tile_cache_for(engine: AsyncEngine) -> TileCache:
-    """The process's tile cache for a database (one per engine)."""
+def tile_cache_for(engine: AsyncEngine, max_bytes: int = DEFAULT_TILE_CACHE_BYTES) -> TileCache:
+    """The process's tile cache for a database (one per engine, sized when first asked for)."""
     cache = _caches.get(engine)
     if cache is None:
-        cache = _caches[engine] = TileCache()
+        cache = _caches[engine] = TileCache(max_bytes)
     return cache
 
 
@@ -178,6 +218,42 @@ async def run_plans(
     """Several plans from at most one round trip (none if every tile is cached)."""
     tiles = await read_tiles(source, {key for plan in plans for key in plan.tile_keys()}, cache)
     return [plan.assemble(tiles) for plan in plans]
+
+
+async def inclusion_proof(
+    source: AsyncConnection | AsyncEngine,
+    index: int,
+    size: int,
+    cache: TileCache | None = None,
+    *,
+    with_root: bool = False,
+) -> tuple[list[bytes], bytes, bytes | None]:
+    """(RFC 9162 inclusion proof, leaf hash, root of `size` if asked), from at most one read.
+
+    The proof's part above the leaf's tile is kept in the cache for the tile's other leaves.
+    """
+    tile_index = index >> TILE_HEIGHT
+    above = cache.path_above(size, tile_index) if cache is not None else None
+    if tile_index < size >> TILE_HEIGHT:  # the leaf's tile is full: the path in it is direct
+        leaf_tile = Tile(0, tile_index, TILE_WIDTH)
+        nodes = cache.get(leaf_tile) if cache is not None else None
+        if nodes is not None and above is not None:
+            proof, leaf = path_in_full_tile(nodes, index & (TILE_WIDTH - 1))
+            root = None
+            if with_root:
+                root = root_of((await run_plans(source, [root_plan(size)], cache))[0])
+            return [*proof, *above], leaf, root
+    below, above_plan = inclusion_plans(index, size)
+    plans = [below] if above is not None else [below, above_plan]
+    if with_root:
+        plans.append(root_plan(size))
+    results = await run_plans(source, plans, cache)
+    *proof, leaf = results[0]
+    if above is None:
+        above = results[1]
+        if cache is not None:
+            cache.put_path_above(size, tile_index, above)
+    return [*proof, *above], leaf, root_of(results[-1]) if with_root else None
 
 
 async def run_plan(source: AsyncConnection | AsyncEngine, plan: Plan) -> list[bytes]:
