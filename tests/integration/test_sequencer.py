@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select, text
 
@@ -14,7 +15,8 @@ from dataex.store.batch_writes import BatchWrites
 from dataex.store.runtime import open_runtime
 from dataex.store.sequencer import SequencerLocked, Unavailable
 from dataex.store.tables import audit_entries, participants
-from tests.factories import ADMIT, REVOKE, ROTATE, Actor
+from tests.conftest import _asyncpg_args
+from tests.factories import ADMIT, REVOKE, ROTATE, Actor, encode
 from tests.platform_setup import admit, submit, with_operator
 
 
@@ -122,6 +124,40 @@ async def test_the_lock_is_released_when_the_writer_stops(settings) -> None:  # 
     await first.close()
     second = await open_runtime(settings)
     await second.close()
+
+
+async def test_a_writer_that_loses_its_lock_stops_writing(api, runtime, settings,  # type: ignore[no-untyped-def]
+                                                          server_url) -> None:
+    operator = await with_operator(runtime)
+    ok = await api.post("/v1/documents",
+                        content=encode(operator.sign(ADMIT, Actor.new("a").admission(["trader"]))))
+    assert ok.status_code == 201, ok.text
+    pid = runtime.sequencer._lock_pid
+    admin = await asyncpg.connect(**_asyncpg_args(server_url))
+    try:  # the lock's session dies, as in a network drop or a DBA's kill
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+        while await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+            await asyncio.sleep(0.01)
+    finally:
+        await admin.close()
+
+    refused = await api.post(
+        "/v1/documents",
+        content=encode(operator.sign(ADMIT, Actor.new("b").admission(["trader"]))))
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert await _count(runtime) == 2  # genesis and "a"; nothing of "b"
+    ready = await api.get("/health/ready")
+    assert ready.status_code == 503 and ready.json()["sequencer"] is False
+    with pytest.raises(Unavailable):  # the sequencer stays stopped
+        await submit(runtime, operator.sign(ADMIT, Actor.new("c").admission(["trader"])))
+
+    second = await open_runtime(settings)  # the lock is free: another server takes over
+    try:
+        receipt = await submit(second, operator.sign(ADMIT, Actor.new("b").admission(["trader"])))
+        assert receipt.seq == 3
+    finally:
+        await second.close()
 
 
 async def test_genesis_cannot_happen_twice(runtime) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,11 @@ and every request of the batch gets a 503: nothing acknowledged is lost and
 nothing unacknowledged is half-applied.
 
 A session-level PostgreSQL advisory lock, held on a dedicated connection for
-the sequencer's whole life, allows one sequencer per database.
+the sequencer's whole life, allows one sequencer per database. If that
+session dies (network drop, pg_terminate_backend, server restart) the lock goes
+with it, so every batch checks, last thing before its commit, that the lock
+connection's backend still holds it; if not, the batch rolls back (503) and the
+sequencer stops for good: a server that has lost the lock never writes again.
 """
 
 from __future__ import annotations
@@ -56,10 +60,20 @@ _COMMITTED_DOCUMENTS = text(
     "JOIN unnest(CAST(:signers AS text[]), CAST(:nonces AS text[])) AS k(signer, nonce) "
     "ON a.signer = k.signer AND a.nonce = k.nonce"
 )
+# pg_locks shows a bigint advisory key as classid (high 32 bits), objid (low 32
+# bits) and objsubid 1 (the one-key form).
+_LOCK_HELD = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = :pid "
+    "AND granted AND objsubid = 1 AND classid = CAST(:hi AS oid) AND objid = CAST(:lo AS oid))"
+)
 
 
 class SequencerLocked(RuntimeError):
     """Another sequencer already writes to this database."""
+
+
+class LockLost(RuntimeError):
+    """The session holding the write lock has ended: this server must stop writing."""
 
 
 class Unavailable(DomainError):
@@ -133,6 +147,7 @@ class Sequencer:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._lock_conn: AsyncConnection | None = None
+        self._lock_pid = 0  # backend pid of the lock connection, checked before each commit
         self.feed = MarketFeed()  # committed market changes, for the live stream
         self.signatures = SignaturePool(verify_threads) if verify_threads > 0 else None
         self._arriving = 0  # requests in `accept`, not yet queued
@@ -152,6 +167,8 @@ class Sequencer:
                 "another dataex sequencer holds the write lock on this database; "
                 "stop it first (only one server may write to a database)"
             )
+        self._lock_pid = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+        await conn.commit()
         self._lock_conn = conn
         await self._reload()
         self._task = asyncio.create_task(self._run(), name="dataex-sequencer")
@@ -168,7 +185,8 @@ class Sequencer:
         if self.signatures is not None:
             self.signatures.close()
         if self._lock_conn is not None:
-            await self._lock_conn.close()  # closing the session releases the lock
+            with contextlib.suppress(Exception):  # a dead session is already closed
+                await self._lock_conn.close()  # closing the session releases the lock
             self._lock_conn = None
 
     @property
@@ -264,6 +282,15 @@ class Sequencer:
                     if not p.future.done():
                         p.future.set_exception(Unavailable("the server is stopping"))
                 raise
+            except LockLost:
+                log.critical(
+                    "lost the database write lock (its session ended); the sequencer stops "
+                    "and this server no longer writes: restart it"
+                )
+                with contextlib.suppress(Exception):  # show committed state to readers
+                    await self._reload()
+                self._fail_all(batch, "the server lost its database write lock")
+                return
             except Exception:
                 log.exception("batch of %d failed to commit; rebuilding state", len(batch))
                 # Rebuild first, answer after: a client told "503" may retry at
@@ -272,6 +299,14 @@ class Sequencer:
                 for p in batch:
                     if not p.future.done():
                         p.future.set_exception(Unavailable("the batch failed to commit"))
+
+    def _fail_all(self, batch: list[_Pending], reason: str) -> None:
+        """Answer 503 to the batch and to everything queued (the loop is ending)."""
+        for p in batch:
+            if not p.future.done():
+                p.future.set_exception(Unavailable(reason))
+        while not self._queue.empty():
+            self._queue.get_nowait().future.set_exception(Unavailable(reason))
 
     async def _gather_arrivals(self, batch: list[_Pending]) -> None:
         """Fill the batch with what is queued, and with requests already on their way.
@@ -325,11 +360,24 @@ class Sequencer:
                 )
                 await writes.flush(conn)
                 await write_registry_views(conn, self.state.registry, work.events)
+                await self._check_lock(conn)  # last before the commit
         if work.rows:
             self.head = ChainHead(seq, prev_hash)
             if self.feed.listening:
                 self.feed.publish(batch_messages(self.state.market, work.events, work.time))
         self._answer(work)
+
+    async def _check_lock(self, conn: AsyncConnection) -> None:
+        """LockLost unless the lock connection's backend still holds the write lock."""
+        held = (
+            await conn.execute(
+                _LOCK_HELD,
+                {"pid": self._lock_pid, "hi": SEQUENCER_LOCK_KEY >> 32,
+                 "lo": SEQUENCER_LOCK_KEY & 0xFFFFFFFF},
+            )
+        ).scalar_one()
+        if not held:
+            raise LockLost("the sequencer's advisory lock is no longer held")
 
     def _apply_batch(
         self, batch: list[_Pending], committed: dict[tuple[str, str], tuple[str, bytes]]
