@@ -42,7 +42,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,6 +54,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench._server import free_port, wait_ready  # noqa: E402
 
 from dataex.core.merkle import CompactRange  # noqa: E402
 from dataex.core.merkle_tiles import inclusion_plan  # noqa: E402
@@ -130,27 +132,6 @@ async def checkpoint_and_time_reads(settings: Settings, size: int, samples: int)
                 "rows_read_p50": statistics.median(rows), "rows_read_max": max(rows)}
     finally:
         await runtime.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} not ready after {timeout} s")
 
 
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}

@@ -20,13 +20,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,33 +34,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench._noop_app import sample_body  # noqa: E402
+from bench._server import free_port, wait_ready  # noqa: E402
 
 from dataex.client import Client, build_document  # noqa: E402
 from dataex.core.encoding import b64url_encode  # noqa: E402
 from dataex.core.signing import public_key_bytes  # noqa: E402
 from dataex.core.timefmt import format_utc  # noqa: E402
 from dataex.keyfiles import load_key  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} not ready after {timeout} s")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
