@@ -135,3 +135,66 @@ async def test_bad_input_is_a_problem_and_changes_nothing(api, world, case: str)
     assert await _log_size(api) == size
     assert snapshot(runtime.sequencer.state) == state
     assert (await api.get(f"/problems/{slug}")).status_code == 200
+
+
+@pytest.fixture
+async def controller_only(runtime):  # type: ignore[no-untyped-def]
+    """A client on the same app and runtime whose POSTs skip `SubmitFastPath` (the controller)."""
+    import httpx
+
+    from dataex.api.app import create_app
+    from dataex.api.documents import SubmitFastPath
+
+    app = create_app(runtime=runtime)
+    assert isinstance(app.asgi_handler, SubmitFastPath)
+    app.asgi_handler = app.asgi_handler.inner
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dataex.test") as client:
+        yield client
+
+
+def _same_answer(fast: Any, controller: Any) -> None:
+    assert fast.status_code == controller.status_code
+    assert fast.content == controller.content
+    assert dict(fast.headers) == dict(controller.headers)
+
+
+async def test_the_fast_path_answers_a_new_and_a_repeated_document_as_the_controller(  # type: ignore[no-untyped-def]
+        api, controller_only, world) -> None:
+    first = world["operator"].sign(ADMIT, Actor.new("carol").admission(["trader"]))
+    second = world["operator"].sign(ADMIT, Actor.new("dave").admission(["trader"]))
+    by_fast = await api.post("/v1/documents", content=encode(first))
+    by_controller = await controller_only.post("/v1/documents", content=encode(second))
+    assert by_fast.status_code == by_controller.status_code == 201
+    assert by_fast.headers.keys() == by_controller.headers.keys()
+    assert by_controller.json()["seq"] == by_fast.json()["seq"] + 1
+    for envelope in (first, second):  # the replayed receipts: same bytes and headers both ways
+        _same_answer(await api.post("/v1/documents", content=encode(envelope)),
+                     await controller_only.post("/v1/documents", content=encode(envelope)))
+    assert await _log_size(api) == 6
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS), ids=list(BAD_INPUTS))
+async def test_the_fast_path_refuses_as_the_controller_does(  # type: ignore[no-untyped-def]
+        api, controller_only, world, case: str) -> None:
+    used = world["operator"].sign(ADMIT, Actor.new("n").admission(["trader"]), nonce="used-1")
+    assert (await api.post("/v1/documents", content=encode(used))).status_code == 201
+    world["used_nonce"] = "used-1"
+    body = BAD_INPUTS[case][0](world)
+    _same_answer(await api.post("/v1/documents", content=body),
+                 await controller_only.post("/v1/documents", content=body))
+
+
+async def test_a_body_sent_in_chunks_is_read_whole_and_an_oversized_one_refused(  # type: ignore[no-untyped-def]
+        api, world) -> None:
+    raw = encode(world["operator"].sign(ADMIT, Actor.new("carol").admission(["trader"])))
+
+    async def chunks(data: bytes, size: int):  # type: ignore[no-untyped-def]
+        for start in range(0, len(data), size):
+            yield data[start:start + size]
+
+    accepted = await api.post("/v1/documents", content=chunks(raw, 100))
+    assert accepted.status_code == 201, accepted.text
+    too_big = await api.post("/v1/documents", content=chunks(raw + b" " * (70 * 1024), 4096))
+    assert too_big.status_code == 413 and too_big.json()["type"] == "/problems/body-too-large"
+    assert await _log_size(api) == 5

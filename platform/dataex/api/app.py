@@ -14,7 +14,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from dataex import __version__
 from dataex.api.audit import AuditController
 from dataex.api.contracts import ContractsController, ProblemsController
-from dataex.api.documents import DocumentsController
+from dataex.api.documents import DocumentsController, with_submit_fast_path
 from dataex.api.health import HealthController
 from dataex.api.market import MarketController
 from dataex.api.participants import ParticipantsController
@@ -75,4 +75,4 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ),
         debug=False,
     )
-    return with_inclusion_fast_path(app)
+    return with_submit_fast_path(with_inclusion_fast_path(app))
