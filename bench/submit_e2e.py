@@ -18,6 +18,7 @@ acknowledged was lost). Medians over --rounds rounds.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -42,6 +44,7 @@ from dataex.core.encoding import b64url_encode  # noqa: E402
 from dataex.core.signing import public_key_bytes  # noqa: E402
 from dataex.core.timefmt import format_utc  # noqa: E402
 from dataex.keyfiles import load_key  # noqa: E402
+from dataex.store.embedded import start_embedded, stop_embedded  # noqa: E402
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -148,9 +151,6 @@ def load(port: int, path: str, bodies: list[bytes], connections: int, work: Path
 
 
 def fresh_database_url(base: str, name: str) -> str:
-    import asyncio
-
-    import asyncpg
     from sqlalchemy.engine import make_url
 
     async def create() -> None:
@@ -211,12 +211,33 @@ def _orders(n: int, operator: Ed25519PrivateKey, client: Client) -> list[bytes]:
     return bodies
 
 
-def run_dataex(n: int, connections: int, work: Path, kind: str, seconds: float) -> dict:
+def database_urls(work: Path) -> tuple[dict[str, str], int | None]:
+    """Fresh databases for dataex and the floor server on one PostgreSQL, and its postmaster.
+
+    DATAEX_DATABASE_URL's server when set (its CPU is then not measured), else an embedded
+    PostgreSQL in `work` that this process starts and stops, as `dataex serve` would.
+    """
+    names = {"dataex": f"bench_dataex_{os.getpid()}", "floor": f"bench_floor_{os.getpid()}"}
+    base = os.environ.get("DATAEX_DATABASE_URL")
+    if base:
+        return {k: fresh_database_url(base, name) for k, name in names.items()}, None
+    urls = {k: start_embedded(work / "pg", name) for k, name in names.items()}
+    return urls, _postmaster(work / "pg")
+
+
+def _meter(server: subprocess.Popen[bytes], postmaster: int | None) -> CpuMeter:
+    roots = {"server": server.pid}
+    if postmaster is not None:
+        roots["postgres"] = postmaster
+    return CpuMeter(roots)
+
+
+def run_dataex(n: int, connections: int, work: Path, kind: str, seconds: float,
+               url: str, postmaster: int | None) -> tuple[dict, list[bytes]]:
+    """dataex's rate; also returns the bodies it was sent (the floor server signs the same)."""
     port = free_port()
-    env = {**os.environ, "DATAEX_DATA_DIR": str(work / "data"), "DATAEX_PORT": str(port)}
-    if os.environ.get("DATAEX_DATABASE_URL"):
-        env["DATAEX_DATABASE_URL"] = fresh_database_url(os.environ["DATAEX_DATABASE_URL"],
-                                                        f"dataex_bench_{os.getpid()}")
+    env = {**os.environ, "DATAEX_DATA_DIR": str(work / "data"), "DATAEX_PORT": str(port),
+           "DATAEX_DATABASE_URL": url}
     server = subprocess.Popen([sys.executable, "-m", "dataex", "serve"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -226,25 +247,57 @@ def run_dataex(n: int, connections: int, work: Path, kind: str, seconds: float) 
             bodies = _admissions(n, operator) if kind == "admissions" else _orders(
                 n, operator, client)
             before = client.get("/v1/audit/entries", limit=1)["size"]
-            roots = {"server": server.pid}
-            postmaster = _postmaster(work / "data")
-            if postmaster is not None:
-                roots["postgres"] = postmaster
             summary = load(port, "/v1/documents", bodies, connections, work, seconds,
-                           CpuMeter(roots))
+                           _meter(server, postmaster))
             summary["log_entries_added"] = client.get("/v1/audit/entries", limit=1)["size"] - before
+        return summary, bodies
+    finally:
+        stop(server)
+
+
+def _granian(app: str, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+         "--no-access-log", app],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_floor(dataex_bodies: list[bytes], connections: int, work: Path, seconds: float,
+              url: str, postmaster: int | None) -> dict:
+    """bench/_floor_app.py on the same PostgreSQL: each dataex document, signed, one durable row."""
+    key = Ed25519PrivateKey.generate()
+    bodies = []
+    for raw in dataex_bodies:
+        document = json.dumps(json.loads(raw)["document"], separators=(",", ":"))
+        bodies.append(msgspec.json.encode({
+            "document": document, "signature": b64url_encode(key.sign(document.encode()))}))
+    port = free_port()
+    server = _granian("bench._floor_app:app", port, {
+        **os.environ, "FLOOR_DATABASE_URL": url,
+        "FLOOR_PUBLIC_KEY": b64url_encode(public_key_bytes(key))})
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/", server)
+        summary = load(port, "/orders", bodies, connections, work, seconds,
+                       _meter(server, postmaster))
+        rows = asyncio.run(_count_rows(url))
+        summary["log_entries_added"] = rows
         return summary
     finally:
         stop(server)
 
 
+async def _count_rows(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM floor_orders"))
+    finally:
+        await conn.close()
+
+
 def run_noop(n: int, connections: int, work: Path, seconds: float) -> dict:
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-         "--no-access-log", "bench._noop_app:app"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = _granian("bench._noop_app:app", port)
     try:
         wait_ready(f"http://127.0.0.1:{port}/health/live", server)
         bodies = [sample_body()] * (1 if shutil.which("wrk") else n)
@@ -266,33 +319,44 @@ def main() -> int:
     parser.add_argument("--kind", choices=["admissions", "orders"], default="admissions",
                         help="what the pre-signed documents are")
     args = parser.parse_args()
-    rows: dict[str, list[dict]] = {"dataex": [], "noop": []}
+    rows: dict[str, list[dict]] = {"dataex": [], "floor": [], "noop": []}
     for round_no in range(args.rounds):
         with tempfile.TemporaryDirectory(prefix="dataex-bench-") as folder:
             work = Path(folder)
-            rows["dataex"].append(run_dataex(args.documents, args.connections, work, args.kind,
-                                             args.seconds))
+            urls, postmaster = database_urls(work)
+            try:
+                dataex, bodies = run_dataex(args.documents, args.connections, work, args.kind,
+                                            args.seconds, urls["dataex"], postmaster)
+                rows["dataex"].append(dataex)
+                rows["floor"].append(run_floor(bodies, args.connections, work, args.seconds,
+                                               urls["floor"], postmaster))
+            finally:
+                if postmaster is not None:
+                    stop_embedded(work / "pg")
             rows["noop"].append(run_noop(args.documents, args.connections, work, args.seconds))
-        print(f"round {round_no + 1}: dataex {rows['dataex'][-1]}  noop {rows['noop'][-1]}",
+        print(f"round {round_no + 1}: " + "  ".join(f"{k} {v[-1]}" for k, v in rows.items()),
               file=sys.stderr)
     metrics = ("rate", "p50_ms", "p99_ms", "server_cpu_us", "postgres_cpu_us")
     med = {k: {m: statistics.median(r.get(m, 0) for r in v) for m in metrics}
            for k, v in rows.items()}
     # every 201 is in the log; with wrk a few requests still in flight when it stops may be
     # committed unanswered, so the log may hold up to `sent` entries, never fewer than the 201s
-    lost = [r for r in rows["dataex"]
+    lost = [r for r in rows["dataex"] + rows["floor"]
             if not r["statuses"].get("201", 0) <= r["log_entries_added"] <= r["sent"]]
-    print("| path | documents/s | p50 ms | p99 ms | server CPU µs/request | PostgreSQL CPU "
+    names = {"dataex": f"dataex POST /v1/documents, {args.kind} (durable)",
+             "floor": "floor: bare ASGI, JSON + Ed25519 + one durable row (bench/_floor_app.py)",
+             "noop": "no-op Litestar POST (granian)"}
+    print("| path | requests/s | p50 ms | p99 ms | server CPU µs/request | PostgreSQL CPU "
           "µs/request |\n|---|---:|---:|---:|---:|---:|")
-    print(f"| dataex POST /v1/documents, {args.kind} (durable) | {med['dataex']['rate']:,.0f} | "
-          f"{med['dataex']['p50_ms']} | {med['dataex']['p99_ms']} | "
-          f"{med['dataex']['server_cpu_us']:,.0f} | {med['dataex']['postgres_cpu_us']:,.0f} |")
-    print(f"| no-op Litestar POST (granian) | {med['noop']['rate']:,.0f} | "
-          f"{med['noop']['p50_ms']} | {med['noop']['p99_ms']} | "
-          f"{med['noop']['server_cpu_us']:,.0f} | – |")
-    print(f"\ndataex / no-op rate: {med['dataex']['rate'] / med['noop']['rate']:.2f}")
+    for key, name in names.items():
+        m = med[key]
+        pg = f"{m['postgres_cpu_us']:,.0f}" if m["postgres_cpu_us"] else "–"
+        print(f"| {name} | {m['rate']:,.0f} | {m['p50_ms']:.1f} | {m['p99_ms']:.1f} | "
+              f"{m['server_cpu_us']:,.0f} | {pg} |")
+    print(f"\ndataex / no-op rate: {med['dataex']['rate'] / med['noop']['rate']:.2f}; "
+          f"dataex / floor rate: {med['dataex']['rate'] / med['floor']['rate']:.2f}")
     print(f"load generator: {rows['dataex'][0]['loadgen']}")
-    print("every 201 is in the log" if not lost else f"MISMATCH 201 vs log: {lost}")
+    print("every 201 is in the database" if not lost else f"MISMATCH 201 vs rows: {lost}")
     return 0 if not lost else 1
 
 
