@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from dataex.core.canonical import NonCanonicalValue, canonical_json
+from dataex.core.canonical import NonCanonicalValue, canonical_json, canonical_json_spliced
 from dataex.core.contracts import CONTRACTS, ENVELOPE_TYPES, Contract
 from dataex.core.encoding import b64url_decode
 from dataex.core.errors import (
@@ -50,6 +50,11 @@ class ParsedEnvelope:
     envelope: dict[str, Any]  # exactly as parsed; what the signature covers
     typed: Any  # the msgspec Envelope_* instance
     canonical_document: bytes
+
+    def canonical_envelope(self) -> bytes:
+        """`canonical_json(self.envelope)`, built around the document's canonical bytes."""
+        spliced = canonical_json_spliced(self.envelope, {"document": self.canonical_document})
+        return canonical_json(self.envelope) if spliced is None else spliced
 
     @property
     def document(self) -> dict[str, Any]:

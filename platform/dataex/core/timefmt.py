@@ -15,4 +15,8 @@ def parse_utc(text: str) -> datetime:
 
 def format_utc(moment: datetime) -> str:
     """Microsecond precision, always with a Z: one spelling per instant."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC)
+    if utc.year < 1000:  # strftime does not pad the year to four digits; isoformat does
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # the same text as the strftime above, in half the time: "+00:00" becomes "Z"
+    return utc.isoformat(timespec="microseconds")[:-6] + "Z"
