@@ -13,8 +13,21 @@ def parse_utc(text: str) -> datetime:
     return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
 
 
+_last: tuple[datetime | None, str] = (None, "")  # a batch spells its one `now` many times
+
+
 def format_utc(moment: datetime) -> str:
     """Microsecond precision, always with a Z: one spelling per instant."""
+    global _last
+    last = _last
+    if last[0] is moment:  # the very same (immutable) datetime as last time
+        return last[1]
+    text = _format_utc(moment)
+    _last = (moment, text)
+    return text
+
+
+def _format_utc(moment: datetime) -> str:
     utc = moment.astimezone(UTC)
     if utc.year < 1000:  # strftime does not pad the year to four digits; isoformat does
         return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -64,8 +64,8 @@ _COMMITTED_DOCUMENTS = text(
     "ON a.signer = k.signer AND a.nonce = k.nonce"
 )
 # Straight on the batch's asyncpg connection: SQLAlchemy's execute cost more
-# CPU than the statement. pg_locks shows a bigint advisory key as classid (high 32 bits), objid (low 32
-# bits) and objsubid 1 (the one-key form).
+# CPU than the statement. pg_locks shows a bigint advisory key as classid (high
+# 32 bits), objid (low 32 bits) and objsubid 1 (the one-key form).
 _LOCK_HELD = (
     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = $1 "
     "AND granted AND objsubid = 1 AND classid = $2::oid AND objid = $3::oid)"
