@@ -169,8 +169,7 @@ class BatchWrites:
         for table, rows in self.upserts.values():
             await _upsert(conn, driver, table, rows)
         for table, keys in self.deletes.values():
-            (column,) = table.primary_key.columns
-            await conn.execute(delete(table).where(column.in_(keys)))
+            await _delete(conn, driver, table, keys)
         self.inserts.clear()
         self.updates.clear()
         self.upserts.clear()
@@ -315,4 +314,17 @@ async def _upsert(
         f"FROM json_to_recordset($1::json) AS u({typed}) "
         f"ON CONFLICT ({', '.join(_quote(k) for k in keys)}) {action}",
         _json_encoder.encode(rows).decode(),
+    )
+
+
+async def _delete(conn: AsyncConnection, driver: Any, table: Table, keys: list[Any]) -> None:
+    """Delete by a one-column primary key: one statement with the keys as one array (the
+    driver), or SQLAlchemy's expanding IN where the driver cannot type the key."""
+    (column,) = table.primary_key.columns
+    kind = (_driver_plan(table) or {}).get(column.name)
+    if kind is None or kind in (_ARRAY, _JSON):
+        await conn.execute(delete(table).where(column.in_(keys)))
+        return
+    await driver.execute(
+        f"DELETE FROM {_quote(table.name)} WHERE {_quote(column.name)} = ANY($1::{kind}[])", keys
     )
