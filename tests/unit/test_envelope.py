@@ -207,3 +207,11 @@ def test_duplicate_names_and_constants_are_malformed_json(raw: bytes) -> None:
 
     with pytest.raises(errors.MalformedJson):
         _strict_json(raw)
+
+
+def test_deep_nesting_is_left_to_the_reference_parser() -> None:
+    from dataex.core.envelope import _reference_json, _strict_json
+
+    for depth in (150, 250, 990, 996, 5000):
+        raw = b'{"a":' * depth + b"1" + b"}" * depth
+        assert _outcome(_strict_json, raw) == _outcome(_reference_json, raw)
