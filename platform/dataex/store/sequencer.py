@@ -55,12 +55,10 @@ SEQUENCER_LOCK_KEY = 0x6461746165780000  # "dataex" + 0
 # _gather_arrivals): a little over what a crowd of signature checks takes.
 ARRIVAL_WAIT = 0.005
 
-# The keys travel as one JSON parameter: asyncpg checks each element of an
-# array parameter in Python (batch_writes.py says more). Through SQLAlchemy, as
-# the batch's first statement: it opens the batch's transaction.
+# Through SQLAlchemy, as the batch's first statement: it opens the batch's transaction.
 _COMMITTED_DOCUMENTS = text(
     "SELECT a.signer, a.nonce, a.entry, a.entry_hash FROM audit_entries AS a "
-    "JOIN json_to_recordset(CAST(:keys AS json)) AS k(signer text, nonce text) "
+    "JOIN unnest(CAST(:signers AS text[]), CAST(:nonces AS text[])) AS k(signer, nonce) "
     "ON a.signer = k.signer AND a.nonce = k.nonce"
 )
 # Straight on the batch's asyncpg connection: SQLAlchemy's execute cost more
@@ -70,9 +68,6 @@ _LOCK_HELD = (
     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = $1 "
     "AND granted AND objsubid = 1 AND classid = $2::oid AND objid = $3::oid)"
 )
-
-
-_keys_json = msgspec.json.Encoder()
 
 
 class SequencerLocked(RuntimeError):
@@ -481,12 +476,12 @@ class Sequencer:
     ) -> dict[tuple[str, str], tuple[str, bytes]]:
         """The log entries of documents in the batch that were already committed.
 
-        One fixed statement whatever the batch's size (the keys travel as one
-        JSON array), so it is prepared once, not once per distinct batch size.
+        One fixed statement whatever the batch's size (the keys travel as two
+        arrays), so it is prepared once, not once per distinct batch size.
         """
         keys = {(p.command.parsed.signer, p.command.parsed.nonce) for p in batch}
         rows = await conn.execute(
             _COMMITTED_DOCUMENTS,
-            {"keys": _keys_json.encode([{"signer": s, "nonce": n} for s, n in keys]).decode()},
+            {"signers": [k[0] for k in keys], "nonces": [k[1] for k in keys]},
         )
         return {(r.signer, r.nonce): (r.entry, bytes(r.entry_hash)) for r in rows}
