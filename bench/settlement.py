@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -53,8 +54,38 @@ BUYERS = 20
 # CPU of this process (all its threads) per settled trade, one value per dataex run:
 # the sequencer, the signature checks and the harness's parsing, not PostgreSQL's.
 DATAEX_CPU_US_PER_TRADE: list[float] = []
+# CPU of the PostgreSQL backends serving each side's database, per trade (from /proc,
+# so only when the server runs on this machine): where dataex's work moved to SQL, it shows.
+PG_CPU_US_PER_TRADE: dict[str, list[float]] = {"dataex": [], "baseline": []}
 SYMBOL = "BENCH-TOKENS"
 PRICE = 1000
+
+
+# ------------------------------------------------------------ measuring ----
+async def _backend_cpu(url: str) -> dict[int, float] | None:
+    """CPU seconds so far of every backend connected to `url`'s database (None: no /proc)."""
+    conn = await asyncpg.connect(url)
+    try:
+        pids = [r[0] for r in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")]
+    finally:
+        await conn.close()
+    ticks, seconds = os.sysconf("SC_CLK_TCK"), {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return seconds or None
+
+
+def _record_pg_cpu(side: str, before: dict[int, float] | None,
+                   after: dict[int, float] | None, trades: int) -> None:
+    if before is not None and after is not None:
+        used = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+        PG_CPU_US_PER_TRADE[side].append(used * 1e6 / trades)
 
 
 # ---------------------------------------------------------------- dataex ----
@@ -119,10 +150,12 @@ async def run_dataex(url: str, trades: int) -> float:
                                                              max_skew=timedelta(minutes=5))
                     settled += sum(1 for e in receipt.events if e["type"] == "trade")
 
+            pg_began = await _backend_cpu(url)
             began, cpu_began = time.perf_counter(), time.process_time()
             await asyncio.gather(*(one(raw) for raw in orders))
             elapsed = time.perf_counter() - began
             DATAEX_CPU_US_PER_TRADE.append((time.process_time() - cpu_began) * 1e6 / trades)
+            _record_pg_cpu("dataex", pg_began, await _backend_cpu(url), trades)
             assert settled == trades, f"expected {trades} trades, settled {settled}"
             assert runtime.sequencer.state.market.invariants() == []
             return trades / elapsed
@@ -187,9 +220,12 @@ async def run_baseline(url: str, trades: int) -> float:
             async with gate:
                 await settle(n)
 
+        pg_began = await _backend_cpu(url)
         began = time.perf_counter()
         await asyncio.gather(*(limited(n) for n in range(trades)))
-        return trades / (time.perf_counter() - began)
+        rate = trades / (time.perf_counter() - began)
+        _record_pg_cpu("baseline", pg_began, await _backend_cpu(url), trades)
+        return rate
     finally:
         await pool.close()
 
@@ -223,8 +259,6 @@ def main() -> int:
     parser.add_argument("--trades", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    import os
-
     admin_url = os.environ.get("DATAEX_DATABASE_URL")
     folder = None
     if not admin_url:
@@ -246,6 +280,10 @@ def main() -> int:
     print(f"\ndataex / baseline: {dataex / baseline:.2f}")
     print(f"dataex process CPU per trade (median): "
           f"{statistics.median(DATAEX_CPU_US_PER_TRADE):,.0f} µs")
+    for side, values in PG_CPU_US_PER_TRADE.items():
+        if values:
+            print(f"PostgreSQL backend CPU per trade, {side} (median): "
+                  f"{statistics.median(values):,.0f} µs")
     return 0
 
 

@@ -79,3 +79,24 @@ async def test_rows_and_updates_arrive_as_written(runtime) -> None:  # type: ign
     assert (rows[3].label, rows[3].note, rows[3].raw, rows[3].doc) == ("w2", "", b"", [1])
     assert roles == ["operator"]
     assert status == "old"
+
+
+async def test_deletes_by_key_on_either_path(runtime) -> None:  # type: ignore[no-untyped-def]
+    async with runtime.engine.begin() as conn:
+        for statement in DDL.split(";")[:-1]:
+            await conn.execute(text(statement))
+        writes = BatchWrites()
+        writes.insert_many(plain, [{"id": i, "label": f"r{i}"} for i in range(1, 6)])
+        writes.insert_many(defaults, [{"id": i, "status": "s"} for i in range(1, 4)])
+        await writes.flush(conn)
+        writes.delete(plain, 2)
+        writes.delete(plain, 4)
+        writes.delete(plain, 99)  # no such row: nothing happens
+        writes.delete(defaults, 1)  # a table only SQLAlchemy writes
+        await writes.flush(conn)
+        left = (await conn.execute(select(plain.c.id).order_by(plain.c.id))).scalars().all()
+        left_defaults = (
+            await conn.execute(select(defaults.c.id).order_by(defaults.c.id))
+        ).scalars().all()
+    assert left == [1, 3, 5]
+    assert left_defaults == [2, 3]

@@ -120,3 +120,22 @@ def test_a_forged_outcome_is_caught_by_replay() -> None:
     report = verify_export(lines)
     assert report.fault is not None and report.fault.seq == 3
     assert "replayed events differ" in report.fault.reason
+
+
+def test_an_entry_built_around_the_envelope_bytes_is_the_same_entry() -> None:
+    """The sequencer passes the envelope's canonical bytes; the entry must not change by a byte."""
+    operator = Actor.new("op")
+    documents = [operator.admission(["operator"]),
+                 {**Actor.new("\ufb33\U0001f600").admission(["trader"]),
+                  "display_name": "\ufb33\U0001f600 \"quoted\" \\ \u2028"}]
+    for body in documents:
+        env = operator.sign(ADMIT, body)
+        parsed = parse_envelope(encode(env), 65536)
+        assert parsed.canonical_envelope() == canonical_json(parsed.envelope)
+        events = [{"type": "x", "\U0001f600": 1, "\ufb33": "y", "n": [1, None, True]}]
+        common = dict(seq=7, time=TIME, kind=ADMIT, signer=parsed.signer, participant_id=None,
+                      envelope=parsed.envelope, events=events, prev_hash=GENESIS_PREV_HASH)
+        plain = build_entry(**common)  # type: ignore[arg-type]
+        spliced = build_entry(**common, canonical_envelope=parsed.canonical_envelope())  # type: ignore[arg-type]
+        assert spliced == plain
+        assert spliced[1] == canonical_json(spliced[0])

@@ -61,3 +61,39 @@ def test_fast_path_accepts_only_what_the_full_scan_passes_as_plain(value: object
 
     if _plain(value):
         assert _scan(value, "$") is False
+
+
+@settings(max_examples=400)
+@given(
+    st.dictionaries(st.text(max_size=6), any_values, max_size=5),
+    st.dictionaries(st.text(max_size=6), json_values, min_size=1, max_size=3),
+)
+def test_splicing_known_members_gives_the_same_bytes(
+    rest: dict[str, object], known: dict[str, object]
+) -> None:
+    """canonical_json_spliced is canonical_json, or None where only canonical_json may answer."""
+    from dataex.core.canonical import canonical_json_spliced
+
+    value = {**rest, **known}
+    spliced = canonical_json_spliced(value, {k: canonical_json(v) for k, v in known.items()})
+    try:
+        expected = canonical_json(value)
+    except NonCanonicalValue:
+        assert spliced is None
+        return
+    assert spliced is None or spliced == expected
+    if all(k.isascii() for k in value) and spliced is None:
+        from dataex.core.canonical import _plain
+
+        assert not _plain({k: v for k, v in rest.items() if k not in known})
+
+
+def test_splicing_refuses_what_it_cannot_vouch_for() -> None:
+    from dataex.core.canonical import canonical_json_spliced
+
+    assert canonical_json_spliced({"a": 1}, {"b": b"2"}) is None  # known member absent
+    assert canonical_json_spliced({"a": 1.5, "b": 2}, {"b": b"2"}) is None  # a float
+    assert canonical_json_spliced(["b"], {"b": b"2"}) is None  # not an object
+    assert canonical_json_spliced({"a": [1], "b": {"z": 1, "y": 2}}, {"b": b'{"y":2,"z":1}'}) == (
+        b'{"a":[1],"b":{"y":2,"z":1}}'
+    )

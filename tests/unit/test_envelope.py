@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dataex.core import errors
 from dataex.core.contracts import AdmitParticipant
@@ -147,3 +150,68 @@ def test_genesis_only_when_allowed_and_the_platform_is_empty() -> None:
     people, *_ = _platform()
     with pytest.raises(errors.UnknownSigner):
         _auth(envelope, people, allow_genesis=True)
+
+
+def _outcome(parse, raw: bytes) -> object:  # type: ignore[no-untyped-def]
+    try:
+        return ("value", parse(raw))
+    except errors.DomainError as exc:
+        return ("refused", type(exc), str(exc))
+    except (ValueError, RecursionError) as exc:
+        return ("crash", type(exc))
+
+
+_keys = st.sampled_from(["a", "b", "a:b", ":", "é", "\\", '"', "\u2028", "k\u0001"])
+_leaves = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True)
+           | st.text(alphabet=st.sampled_from(['a', ':', '"', '\\', '\n', '/', 'é', '\ud800',
+                                              '\U0001f600', '\x00']), max_size=5))
+
+
+@st.composite
+def _json_texts(draw: st.DrawFn) -> bytes:
+    """JSON texts, some with duplicate names, escapes, NaN or broken bytes."""
+    def write(depth: int) -> str:
+        kind = draw(st.sampled_from(["leaf", "list", "object"] if depth < 3 else ["leaf"]))
+        if kind == "leaf":
+            return json.dumps(draw(_leaves), ensure_ascii=draw(st.booleans()))
+        if kind == "list":
+            return "[" + ",".join(write(depth + 1) for _ in range(draw(st.integers(0, 3)))) + "]"
+        names = draw(st.lists(_keys, max_size=4))  # repeats allowed: duplicate names
+        return "{" + ", ".join(
+            json.dumps(n, ensure_ascii=draw(st.booleans())) + ":" + write(depth + 1)
+            for n in names) + "}"
+
+    text = write(0)
+    raw = text.encode("utf-8", "surrogatepass")
+    if draw(st.booleans()) and raw:  # now and then a damaged body
+        at = draw(st.integers(0, len(raw) - 1))
+        raw = raw[:at] + draw(st.sampled_from([b"", b"\xff", b":", b"}", b" "])) + raw[at + 1:]
+    return raw
+
+
+@settings(max_examples=600)
+@given(_json_texts())
+def test_the_fast_json_path_agrees_with_the_reference_parser(raw: bytes) -> None:
+    """Same value, or the same refusal with the same words, whichever path answers."""
+    from dataex.core.envelope import _reference_json, _strict_json
+
+    assert _outcome(_strict_json, raw) == _outcome(_reference_json, raw)
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"a": 1, "a": 1}', b'{"a": {"b": 1, "b": 2}}', b'[{"x": ":"}, {"y": 1, "y": ":"}]',
+    b'{"a:": 1, "a:": 1}', b'{"a": 1, "\\u0061": 1}', b'{"a": NaN}', b'[Infinity]',
+])
+def test_duplicate_names_and_constants_are_malformed_json(raw: bytes) -> None:
+    from dataex.core.envelope import _strict_json
+
+    with pytest.raises(errors.MalformedJson):
+        _strict_json(raw)
+
+
+def test_deep_nesting_is_left_to_the_reference_parser() -> None:
+    from dataex.core.envelope import _reference_json, _strict_json
+
+    for depth in (150, 250, 990, 996, 5000):
+        raw = b'{"a":' * depth + b"1" + b"}" * depth
+        assert _outcome(_strict_json, raw) == _outcome(_reference_json, raw)

@@ -11,14 +11,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from dataex.core.canonical import canonical_json
+from dataex.core.canonical import canonical_json, canonical_json_spliced
 
 LEAF_PREFIX = b"\x00"
 GENESIS_PREV_HASH = "00" * 32
 
 
 def entry_hash(canonical_entry: bytes) -> str:
-    return hashlib.sha256(LEAF_PREFIX + canonical_entry).hexdigest()
+    digest = hashlib.sha256(LEAF_PREFIX)
+    digest.update(canonical_entry)
+    return digest.hexdigest()
 
 
 def build_entry(
@@ -31,8 +33,14 @@ def build_entry(
     envelope: dict[str, Any],
     events: list[dict[str, Any]],
     prev_hash: str,
+    canonical_envelope: bytes | None = None,
 ) -> tuple[dict[str, Any], bytes, str]:
-    """Return the entry, its canonical bytes and its hash."""
+    """Return the entry, its canonical bytes and its hash.
+
+    ``canonical_envelope``, if given, must be `canonical_json(envelope)`: the
+    entry's bytes are then built around it instead of encoding it again (same
+    bytes either way).
+    """
     entry = {
         "seq": seq,
         "time": time,
@@ -43,7 +51,11 @@ def build_entry(
         "events": events,
         "prev_hash": prev_hash,
     }
-    canonical = canonical_json(entry)
+    canonical = None
+    if canonical_envelope is not None:
+        canonical = canonical_json_spliced(entry, {"envelope": canonical_envelope})
+    if canonical is None:
+        canonical = canonical_json(entry)
     return entry, canonical, entry_hash(canonical)
 
 

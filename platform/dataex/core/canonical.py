@@ -123,3 +123,26 @@ def canonical_json(value: Any) -> bytes:
     if not _plain(value) and _scan(value, "$"):
         return rfc8785.dumps(value)
     return _encoder.encode(value)
+
+
+def canonical_json_spliced(value: dict[str, Any], known: dict[str, bytes]) -> bytes | None:
+    """`canonical_json(value)`, where ``known[name]`` already holds `canonical_json(value[name])`.
+
+    Those members are copied in as they are, not walked and encoded again: a
+    log entry holds the envelope whose document the front door has already
+    canonicalised. The result is byte for byte `canonical_json(value)` (the
+    caller vouches for the known bytes). None when `value` is not an object or
+    needs the full walk (a refused value, a key ordered differently by UTF-16):
+    then call `canonical_json`, which names the fault or takes the reference
+    encoder.
+    """
+    if type(value) is not dict:
+        return None
+    rest = {name: member for name, member in value.items() if name not in known}
+    if len(rest) + len(known) != len(value) or not _plain(rest):
+        return None  # a known name missing from value, or the rest needs the full walk
+    for name, encoded in known.items():
+        if not name.isascii() and max(name) >= _UTF16_ORDER_DIFFERS:
+            return None
+        rest[name] = msgspec.Raw(encoded)
+    return _encoder.encode(rest)

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from dataex.core.canonical import NonCanonicalValue, canonical_json
+from dataex.core.canonical import NonCanonicalValue, canonical_json, canonical_json_spliced
 from dataex.core.contracts import CONTRACTS, ENVELOPE_TYPES, Contract
 from dataex.core.encoding import b64url_decode
 from dataex.core.errors import (
@@ -50,6 +50,11 @@ class ParsedEnvelope:
     envelope: dict[str, Any]  # exactly as parsed; what the signature covers
     typed: Any  # the msgspec Envelope_* instance
     canonical_document: bytes
+
+    def canonical_envelope(self) -> bytes:
+        """`canonical_json(self.envelope)`, built around the document's canonical bytes."""
+        spliced = canonical_json_spliced(self.envelope, {"document": self.canonical_document})
+        return canonical_json(self.envelope) if spliced is None else spliced
 
     @property
     def document(self) -> dict[str, Any]:
@@ -217,12 +222,39 @@ def _refuse_constant(name: str) -> Any:
     raise MalformedJson(f"{name} is not JSON")
 
 
+_decoder = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder()
+_FAST_NESTING = 200  # at most this many '[' and '{' bytes in a body for the fast parser
+
+
 def _strict_json(raw: bytes) -> Any:
     """I-JSON (RFC 7493), as RFC 8785 requires: UTF-8, no duplicate names, no NaN.
 
     A parser that kept the first of two duplicate names would see another
     document than the one whose signature we checked, so duplicates are refused.
+
+    Speed: msgspec decodes in C but keeps the last of duplicate names, so its
+    value is taken only when it provably has none: without a \\u escape in the
+    body, a ':' byte is either a member's separator or a ':' inside a string,
+    and the strings come out unchanged; re-encoding the value writes one ':'
+    per member it kept and the same strings, so it has as many ':' as the body
+    exactly when no member was dropped. Anything else (an escape, an error,
+    a duplicate, NaN, deep nesting) takes the reference parser below, which
+    gives the answer and the error it always gave.
     """
+    # Deep nesting too: near the recursion limit the two parsers give up at
+    # slightly different depths, and there the reference parser's answer stands.
+    if b"\\u" not in raw and raw.count(b"[") + raw.count(b"{") < _FAST_NESTING:
+        try:
+            value = _decoder.decode(raw)
+            if _encoder.encode(value).count(b":") == raw.count(b":"):
+                return value
+        except (msgspec.MsgspecError, ValueError, RecursionError):  # bad UTF-8 is a ValueError
+            pass
+    return _reference_json(raw)
+
+
+def _reference_json(raw: bytes) -> Any:
     try:
         return json.loads(
             raw.decode("utf-8"),
