@@ -70,7 +70,6 @@ new orders; cancels and reductions (which only lower exposure) still work.
 from __future__ import annotations
 
 import math
-import sys
 from bisect import bisect_left, insort
 from collections import deque
 from typing import Any, Final, TypeAlias
@@ -182,7 +181,7 @@ _GAP: Final = 64  # an int id at most this far past the last slot still gets a s
 _TIDY_MIN: Final = 1024  # appends between two looks at how sparse the list is
 # Ints below this in magnitude hash to themselves (except -1), which lets a lookup
 # by a non-int id that equals one (5.0, True) find it as a dict would.
-_HASH_MODULUS: Final = sys.hash_info.modulus
+_HASH_MODULUS: Final = 2**61 - 1 if hash(2**61 - 1) == 0 else 2**31 - 1  # sys.hash_info
 
 
 class _Order:
