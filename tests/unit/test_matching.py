@@ -736,3 +736,17 @@ def test_many_cancels_in_one_level_keep_priority_and_bounded_memory(book: OrderB
     events = book.submit(1000, "b", BUY, IOC, 100, 10**6)
     assert [t[0] for t in trades(events)] == survivors
     assert len(book) == 0 and book.depth() == {"bids": [], "asks": []}
+
+
+def test_id_list_stays_bounded_behind_a_long_lived_order(book: OrderBook) -> None:
+    book.submit(1, "old", BUY, LIMIT, 100, 1)
+    for i in range(2, 20_000):  # ids keep increasing; each order is cancelled at once
+        book.submit(i, "s", SELL, LIMIT, 200, 1)
+        book.cancel(i)
+    # the empty front of the id list was dropped; order 1 moved out of it and still works
+    assert len(book._slots) < 5_000
+    assert book.order(1) == (1, "old", BUY, 100, 1)
+    assert 1 in book and 1.0 in book and len(book) == 1
+    events = book.submit(20_000, "t", SELL, IOC, 100, 2)
+    assert trades(events) == [(1, 20_000, 100, 1)]
+    assert len(book) == 0 and 1 not in book
