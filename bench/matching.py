@@ -33,8 +33,9 @@ What it does
     dataex's time spent in CPython's cyclic garbage collector (``gc.callbacks``),
     the same stream through an id -> order index alone (``IndexOnly``: a dict and
     one ``__slots__`` object per order, no book, no matching), whose 1M ÷ 1k
-    ratio is the floor the memory hierarchy sets for any engine that finds
-    orders by id, and a bare dict lookup at both sizes;
+    ratio is the floor the memory hierarchy sets for an engine that finds
+    orders by id through a dict (dataex now keeps increasing int ids in a
+    list instead, so it can do better), and a bare dict lookup at both sizes;
   * measures bytes per resting order at 1M resting orders with tracemalloc
     (live Python allocations, including the ids and quantities the book keeps
     alive) and as the RSS growth of a fresh child process (what the OS sees,
@@ -321,12 +322,13 @@ class _IndexedOrder:
 
 
 class IndexOnly:
-    """The floor of the scaling test: only the id -> order index any engine needs.
+    """The floor of the scaling test for a dict-indexed engine: only its id -> order index.
 
-    A limit order is stored (one ``__slots__`` object in a dict, like dataex's);
+    A limit order is stored (one ``__slots__`` object in a dict, as dataex kept
+    every order before it gave increasing int ids a list);
     a cancel finds it by id, reads it and drops it; nothing is matched and there
     is no book. Its 1M ÷ 1k ratio is what the memory hierarchy leaves for an
-    engine that does no work at all beyond finding orders by id.
+    engine that does no work at all beyond finding orders by id in a dict.
     """
 
     def __init__(self) -> None:
@@ -564,7 +566,7 @@ def rss_per_order(engine: str, n: int) -> float:
 
 
 def dict_lookup_ns(n: int, lookups: int = 300_000) -> float:
-    """A bare random lookup in an n-entry dict of int keys: the floor for find-by-id."""
+    """A bare random lookup in an n-entry dict of int keys: the floor for find-by-id in a dict."""
     d = {i: None for i in range(10**9, 10**9 + n)}
     rng = random.Random(1)
     keys = [int(str(10**9 + rng.randrange(n))) for _ in range(lookups)]  # fresh key objects

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from dataex.core import matching
 from dataex.core.errors import DomainError
 from dataex.core.matching import (
     BUY,
@@ -209,15 +210,48 @@ class EngineMatchesReference(RuleBasedStateMachine):
         self.engine = OrderBook()
         self.ref = ReferenceBook()
         self.next_id = 1
+        self.used: list[Any] = []  # every id placed so far, to reuse after it has gone
 
     def check(self, got: Any, want: Any) -> None:
         assert got == want
 
-    def place(self, owner: str, side: str, typ: str, price: int, qty: int, stp: str) -> None:
-        oid = self.next_id
-        self.next_id += 1
+    def place(
+        self, owner: str, side: str, typ: str, price: int, qty: int, stp: str, oid: Any = None
+    ) -> None:
+        if oid is None:
+            oid = self.next_id
+            self.next_id += 1
+        self.used.append(oid)
         args = (oid, owner, side, typ, price, qty, stp)
         self.check(outcome(self.engine.submit, *args), outcome(self.ref.submit, *args))
+
+    @rule(data=st.data(), owner=OWNERS, side=SIDES, price=PRICES, qty=QTYS)
+    def place_unusual_id(
+        self, data: st.DataObject, owner: str, side: str, price: int, qty: int
+    ) -> None:
+        """Ids off the increasing-int path: the engine indexes those differently."""
+        kind = data.draw(st.sampled_from(["reuse", "jump", "lower", "str", "alias"]))
+        if kind == "reuse":  # an id seen before: resting (refused) or gone (accepted)
+            oid = data.draw(st.sampled_from(self.used)) if self.used else self.next_id
+        elif kind == "jump":  # far past the newest id
+            self.next_id += data.draw(st.sampled_from([2, 5, 70, 5000]))
+            oid = self.next_id
+        elif kind == "lower":  # below every id so far
+            oid = -data.draw(st.integers(min_value=0, max_value=30))
+        elif kind == "str":
+            oid = f"S{data.draw(st.integers(min_value=0, max_value=30))}"
+        else:  # equal to an int id as a dict key, but not an int
+            oid = data.draw(st.sampled_from([float(self.next_id - 1), True, 2.0, 3.5]))
+        typ = data.draw(st.sampled_from([LIMIT, LIMIT, POST_ONLY, IOC]))
+        self.place(owner, side, typ, price, qty, CANCEL_NEWEST, oid)
+
+    @precondition(lambda self: bool(self.ref.orders))
+    @rule(data=st.data())
+    def cancel_by_alias(self, data: st.DataObject) -> None:
+        """A float or bool equal to a resting int id finds it, as a dict key would."""
+        oid = data.draw(st.sampled_from(self.ref.orders)).order_id
+        alias = float(oid) if type(oid) is int and oid != 1 else True if oid == 1 else oid
+        self.check(outcome(self.engine.cancel, alias), outcome(self.ref.cancel, alias))
 
     @rule(owner=OWNERS, side=SIDES, price=PRICES, qty=QTYS)
     def place_limit(self, owner: str, side: str, price: int, qty: int) -> None:
@@ -261,7 +295,7 @@ class EngineMatchesReference(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def cancel(self, data: st.DataObject) -> None:
-        resting = sorted(o.order_id for o in self.ref.orders)
+        resting = sorted((o.order_id for o in self.ref.orders), key=repr)
         oid = data.draw(st.sampled_from([*resting, -1]))  # -1: never an order
         self.check(outcome(self.engine.cancel, oid), outcome(self.ref.cancel, oid))
 
@@ -307,6 +341,22 @@ EngineMatchesReference.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestEngineMatchesReference = EngineMatchesReference.TestCase
+
+
+class EngineWithTinyIdListMatchesReference(EngineMatchesReference):
+    """The same, with the id list tidied every few orders: moved orders, cut slots."""
+
+    def __init__(self) -> None:
+        self.saved = matching._TIDY_MIN
+        matching._TIDY_MIN = 2  # type: ignore[misc]
+        super().__init__()
+
+    def teardown(self) -> None:
+        matching._TIDY_MIN = self.saved  # type: ignore[misc]
+
+
+EngineWithTinyIdListMatchesReference.TestCase.settings = EngineMatchesReference.TestCase.settings
+TestEngineWithTinyIdListMatchesReference = EngineWithTinyIdListMatchesReference.TestCase
 
 
 # --------------------------------------------------------------------------- edge cases
@@ -686,3 +736,17 @@ def test_many_cancels_in_one_level_keep_priority_and_bounded_memory(book: OrderB
     events = book.submit(1000, "b", BUY, IOC, 100, 10**6)
     assert [t[0] for t in trades(events)] == survivors
     assert len(book) == 0 and book.depth() == {"bids": [], "asks": []}
+
+
+def test_id_list_stays_bounded_behind_a_long_lived_order(book: OrderBook) -> None:
+    book.submit(1, "old", BUY, LIMIT, 100, 1)
+    for i in range(2, 20_000):  # ids keep increasing; each order is cancelled at once
+        book.submit(i, "s", SELL, LIMIT, 200, 1)
+        book.cancel(i)
+    # the empty front of the id list was dropped; order 1 moved out of it and still works
+    assert len(book._slots) < 5_000
+    assert book.order(1) == (1, "old", BUY, 100, 1)
+    assert 1 in book and 1.0 in book and len(book) == 1
+    events = book.submit(20_000, "t", SELL, IOC, 100, 2)
+    assert trades(events) == [(1, 20_000, 100, 1)]
+    assert len(book) == 0 and 1 not in book

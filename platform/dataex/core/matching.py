@@ -9,15 +9,28 @@ Why it looks the way it does:
 - Fast and small. Each side keeps an ascending list of price keys (bids keyed by
   price, asks by minus price, so the best level is always the last element and
   leaves the list with an O(1) ``pop``), a dict key -> level, and each level a
-  deque of ``__slots__`` orders in time priority. An id -> order index finds an
-  order in O(1). No order carries its price: it points at its level, which does.
-- Cancels are lazy. A cancelled order is marked dead (quantity 0) and left in
-  its deque; matching drops dead orders when they reach the front, and a level
-  whose dead orders outnumber its live ones is compacted. So a cancel touches
-  one order and its level and never its neighbours: in a book of a million
-  orders every touch of a cold object is a cache miss, and misses, not Python
-  bytecode, set the speed there. A level is dropped as soon as it has no live
-  order (an O(log levels) bisect, O(1) at the best price).
+  deque of its orders in time priority. No order carries its price: it points
+  at its level, which does. In a book of a million orders every touch of a cold
+  object is a cache miss, and misses, not Python bytecode, set the speed there;
+  the id index and lazy cancels below are shaped by that.
+- The id index. Order ids come from the caller and are usually increasing ints
+  (the sequencer's). An order whose id is an exact int above every int id the
+  book has slotted before gets a slot in a list (slot = id - base): finding it
+  reads one list cell and the order, where a dict would read its index table,
+  its entry table and the key object too. Its level queues the id itself, a
+  plain int. Any other order (string ids, reused or out-of-order ints, ids far
+  past the last slot) is kept in a dict and queued as its ``__slots__`` object.
+  When the list is mostly empty slots its front is dropped (amortised O(1));
+  orders still resting there move to a second dict and stay queued by id.
+  Lookups follow dict semantics exactly (5.0 and True find the orders 5 and 1).
+- Cancels are lazy. A cancel empties the order's slot, which frees the order at
+  once (its level holds only the id), or marks a dict-indexed order dead
+  (quantity 0); either way the dead entry stays in its deque, matching drops it
+  when it reaches the front, and a level whose dead entries outnumber its live
+  orders is compacted. So a cancel touches one order and its level and never its
+  neighbours, and a cancelled slotted order leaves nothing behind for the cyclic
+  garbage collector to scan. A level is dropped as soon as it has no live order
+  (an O(log levels) bisect, O(1) at the best price).
 - Events are plain tuples whose first element names the kind (see ``EVENT_FIELDS``
   for the layouts and ``event_to_dict`` for the audit-log form). Tuples cost a
   fifth of a dict to build, and the engine builds one or more per order.
@@ -56,9 +69,10 @@ new orders; cancels and reductions (which only lower exposure) still work.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, insort
 from collections import deque
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from dataex.core.errors import DomainError
 
@@ -162,6 +176,14 @@ class ReduceNotLower(DomainError):
     title = "A reduction must lower the order's remaining quantity"
 
 
+# The id index (see the module docstring).
+_GAP: Final = 64  # an int id at most this far past the last slot still gets a slot
+_TIDY_MIN: Final = 1024  # appends between two looks at how sparse the list is
+# Ints below this in magnitude hash to themselves (except -1), which lets a lookup
+# by a non-int id that equals one (5.0, True) find it as a dict would.
+_HASH_MODULUS: Final = 2**61 - 1 if hash(2**61 - 1) == 0 else 2**31 - 1  # sys.hash_info
+
+
 class _Order:
     """A resting order. Its price lives on its level, which it points at."""
 
@@ -170,8 +192,12 @@ class _Order:
     def __init__(self, order_id: Any, owner: Any, qty: int, level: _Level) -> None:
         self.order_id = order_id
         self.owner = owner
-        self.qty = qty  # 0 marks a cancelled order still sitting in its level's deque
+        self.qty = qty  # 0 marks a cancelled dict-indexed order still in its level's deque
         self.level = level
+
+
+# What a level queues: an order's int id (orders with a slot) or the order itself.
+_Entry: TypeAlias = "int | _Order"
 
 
 class _Level:
@@ -183,7 +209,7 @@ class _Level:
         self.side = side
         self.key = key
         self.price = price
-        self.orders: deque[_Order] = deque()
+        self.orders: deque[_Entry] = deque()
         self.qty = 0
         self.count = 0
 
@@ -202,12 +228,29 @@ class _Side:
 class OrderBook:
     """The book of one product. Every method either returns events or raises and changes nothing."""
 
-    __slots__ = ("_asks", "_bids", "_index", "halted")
+    __slots__ = (
+        "_asks",
+        "_base",
+        "_bids",
+        "_index",
+        "_limit",
+        "_moved",
+        "_slots",
+        "_top",
+        "halted",
+    )
 
     def __init__(self) -> None:
         self._bids = _Side(BUY)
         self._asks = _Side(SELL)
-        self._index: dict[Any, _Order] = {}
+        self._slots: list[_Order | None] = []  # slot i: the order with int id base + i, or None
+        # base + len(_slots) only grows, so no id is ever given a slot twice
+        self._base = 1 - _HASH_MODULUS
+        self._limit = _TIDY_MIN  # look at the list's sparseness when it reaches this length
+        self._moved: dict[int, _Order] = {}  # slotted orders whose slot was dropped (int-queued)
+        self._index: dict[Any, _Order] = {}  # every other order, queued as itself
+        # No int id above this (nor anything equal to one) is a key of ``_index``.
+        self._top: float = 1 - _HASH_MODULUS
         self.halted = False
 
     # ------------------------------------------------------------------ commands
@@ -237,7 +280,11 @@ class OrderBook:
             raise InvalidOrder(f"unknown order type {order_type!r}", order_id=order_id)
         if stp not in STP_MODES:
             raise InvalidOrder(f"unknown self-trade prevention mode {stp!r}", order_id=order_id)
-        if order_id in self._index:
+        slots = self._slots
+        i = order_id - self._base if type(order_id) is int else -1
+        # An int id past the last slot and above every id in ``_index`` (the usual
+        # case: ids increase) is not resting; anything else is looked up.
+        if not (i >= len(slots) and order_id > self._top) and self._find(order_id) is not None:
             raise DuplicateOrderId(f"order {order_id!r} is already in the book")
         if side == BUY:
             mine, other, key, limit_key = self._bids, self._asks, price, -price
@@ -255,7 +302,7 @@ class OrderBook:
         events: list[Event] = [(ACCEPTED, order_id, owner, side, order_type, price, quantity, stp)]
         remaining = quantity
         if crosses:
-            if order_type == FOK and not _can_fill(other, limit_key, owner, quantity, stp):
+            if order_type == FOK and not self._can_fill(other, limit_key, owner, quantity, stp):
                 events.append((EXPIRED, order_id, owner, side, price, quantity, FOK_UNFILLABLE))
                 return events
             remaining = self._take(
@@ -271,10 +318,13 @@ class OrderBook:
                     level = levels[key] = _Level(mine, key, price)
                     insort(mine.keys, key)
                 order = _Order(order_id, owner, remaining, level)
-                level.orders.append(order)
+                if i == len(slots) < self._limit:  # the usual case, inlined from ``_place``
+                    slots.append(order)
+                    level.orders.append(order_id)
+                else:
+                    level.orders.append(self._place(order_id, order))
                 level.qty += remaining
                 level.count += 1
-                self._index[order_id] = order
                 events.append((RESTED, order_id, owner, side, price, remaining))
             else:
                 reason = (
@@ -289,19 +339,29 @@ class OrderBook:
 
     def cancel(self, order_id: Any) -> list[Event]:
         """Remove a resting order. Allowed while halted."""
-        order = self._index.pop(order_id, None)
-        if order is None:
-            raise OrderNotFound(f"order {order_id!r} is not resting in the book")
+        slots = self._slots
+        order = None
+        if type(order_id) is int and (i := order_id - self._base) >= 0:
+            try:
+                order = slots[i]
+            except IndexError:  # past the last slot: not a slotted id
+                order = None
+        if order is not None:
+            slots[i] = None  # frees the order: its level queues only its id
+        else:
+            order = self._pop_other(order_id)
+            if order is None:
+                raise OrderNotFound(f"order {order_id!r} is not resting in the book")
         level = order.level
         qty = order.qty
-        order.qty = 0  # dead: skipped and dropped when it reaches the front
+        order.qty = 0  # dead, if it is queued as itself: dropped when it reaches the front
         level.qty -= qty
         count = level.count - 1
         level.count = count
         if not count:
             _drop(level)
         elif len(level.orders) > 2 * count + 32:
-            _compact(level)
+            self._compact(level)
         return [(CANCELLED, order_id, order.owner, level.side.name, level.price, qty, REQUESTED)]
 
     def reduce(self, order_id: Any, new_quantity: int) -> list[Event]:
@@ -312,7 +372,7 @@ class OrderBook:
         """
         if type(new_quantity) is not int or new_quantity < 0:
             raise InvalidOrder("new quantity must be a non-negative integer", order_id=order_id)
-        order = self._index.get(order_id)
+        order = self._find(order_id)
         if order is None:
             raise OrderNotFound(f"order {order_id!r} is not resting in the book")
         old = order.qty
@@ -324,8 +384,14 @@ class OrderBook:
             )
         level = order.level
         if new_quantity == 0:
-            del self._index[order_id]
-            _kill(order)
+            self._unindex(order)
+            order.qty = 0
+            level.qty -= old
+            level.count -= 1
+            if not level.count:
+                _drop(level)
+            elif len(level.orders) > 2 * level.count + 32:
+                self._compact(level)
             return [
                 (
                     CANCELLED,
@@ -364,7 +430,7 @@ class OrderBook:
         """
         if type(price) is not int or price <= 0 or type(quantity) is not int or quantity <= 0:
             raise InvalidOrder("price and quantity must be positive integers", order_id=order_id)
-        if order_id in self._index:
+        if self._find(order_id) is not None:
             raise DuplicateOrderId(f"order {order_id!r} is already in the book")
         if side == BUY:
             mine, other, key, limit_key = self._bids, self._asks, price, -price
@@ -379,23 +445,24 @@ class OrderBook:
             level = mine.levels[key] = _Level(mine, key, price)
             insort(mine.keys, key)
         order = _Order(order_id, owner, quantity, level)
-        level.orders.append(order)
+        level.orders.append(self._place(order_id, order))
         level.qty += quantity
         level.count += 1
-        self._index[order_id] = order
 
     # ------------------------------------------------------------------ queries
 
     def __len__(self) -> int:
-        """The number of resting orders."""
-        return len(self._index)
+        """The number of resting orders (O(price levels): kept per level only)."""
+        return sum(level.count for level in self._bids.levels.values()) + sum(
+            level.count for level in self._asks.levels.values()
+        )
 
     def __contains__(self, order_id: object) -> bool:
-        return order_id in self._index
+        return self._find(order_id) is not None
 
     def order(self, order_id: Any) -> tuple[Any, Any, str, int, int] | None:
         """(order_id, owner, side, price, remaining quantity) of a resting order, or None."""
-        o = self._index.get(order_id)
+        o = self._find(order_id)
         if o is None:
             return None
         return (o.order_id, o.owner, o.level.side.name, o.level.price, o.qty)
@@ -430,9 +497,120 @@ class OrderBook:
         """
         return {
             "halted": self.halted,
-            "bids": _levels(self._bids),
-            "asks": _levels(self._asks),
+            "bids": self._levels(self._bids),
+            "asks": self._levels(self._asks),
         }
+
+    # ------------------------------------------------------------------ the id index
+
+    def _place(self, order_id: Any, order: _Order) -> _Entry:
+        """Index a new resting order (its id is known not to be resting); return its queue entry."""
+        if type(order_id) is int and -_HASH_MODULUS < order_id < _HASH_MODULUS:
+            slots = self._slots
+            n = len(slots)
+            base = self._base
+            if not n and order_id >= base:  # empty list: start it here (ids never go back)
+                base = self._base = order_id
+                self._limit = min(_TIDY_MIN, _HASH_MODULUS - base)
+            i = order_id - base
+            if n <= i <= n + _GAP:
+                if i > n:
+                    slots.extend([None] * (i - n))
+                slots.append(order)
+                if i >= self._limit:
+                    self._tidy()
+                return order_id
+        self._index[order_id] = order
+        if type(order_id) is int:
+            self._top = max(self._top, order_id)
+        elif type(order_id) is not str:  # it might equal an int: look every int id up
+            self._top = math.inf
+        return order
+
+    def _tidy(self) -> None:
+        """Drop the list's sparse front once it is mostly empty slots (amortised O(1)).
+
+        Live orders in the dropped part move to ``_moved``, keyed by id; they stay
+        queued by id. The next look comes after at least as many appends as the
+        list holds orders, and a look costs O(list length): so O(1) per append,
+        and the list never grows past about five slots per order it holds.
+        """
+        slots = self._slots
+        n = len(slots)
+        live = len(self) + 1 - len(self._index) - len(self._moved)  # + the order being placed
+        if n > 4 * live + _TIDY_MIN:
+            cut = n - 3 * live
+            moved = self._moved
+            for order in filter(None, slots[:cut]):  # (skips the empty slots at C speed)
+                moved[order.order_id] = order
+            del slots[:cut]
+            self._base += cut
+        # (capped so that slotted ids hash to themselves, which ``_alias`` relies on)
+        self._limit = min(len(slots) + max(live, _TIDY_MIN), _HASH_MODULUS - self._base)
+
+    def _find(self, order_id: Any) -> _Order | None:
+        if type(order_id) is int:
+            slots = self._slots
+            i = order_id - self._base
+            if 0 <= i < len(slots):
+                order = slots[i]
+                if order is not None:
+                    return order
+        return self._find_other(order_id)
+
+    def _find_other(self, order_id: Any) -> _Order | None:
+        """Find an order not in the list slot an exact int id names, as a dict would."""
+        order = self._index.get(order_id)
+        if order is None and self._moved:
+            order = self._moved.get(order_id)
+        if order is None and type(order_id) is not int and self._slots:
+            i = self._alias(order_id)
+            if i >= 0:
+                order = self._slots[i]
+        return order
+
+    def _pop_other(self, order_id: Any) -> _Order | None:
+        order = self._index.pop(order_id, None)
+        if order is None and self._moved:
+            order = self._moved.pop(order_id, None)
+        if order is None and type(order_id) is not int and self._slots:
+            i = self._alias(order_id)
+            if i >= 0:
+                order = self._slots[i]
+                self._slots[i] = None
+        return order
+
+    def _alias(self, order_id: Any) -> int:
+        """The slot of a resting int id that ``order_id`` (not an int) equals, or -1.
+
+        A dict finds key ``k`` by any object of the same hash that compares equal,
+        such as 5.0 or True for 5; slotted ints hash to themselves (-1 to -2).
+        """
+        h = hash(order_id)
+        slots = self._slots
+        for k in (h, -1) if h == -2 else (h,):
+            i = k - self._base
+            if 0 <= i < len(slots) and slots[i] is not None and k == order_id:
+                return i
+        return -1
+
+    def _resolve(self, entry: _Entry) -> _Order | None:
+        """The live order a queue entry stands for, or None if it was removed."""
+        if isinstance(entry, int):
+            i = entry - self._base
+            return self._slots[i] if i >= 0 else self._moved.get(entry)
+        return entry if entry.qty else None
+
+    def _compact(self, level: _Level) -> None:
+        """Rebuild a level's deque without its dead entries once they outnumber the live ones.
+
+        (By more than 32, so that small levels are left alone.) Each rebuild follows
+        more cancels than it copies live orders, so a cancel stays amortised O(1) and
+        a level never holds more than about twice its live orders; the price is one
+        O(level size) pause now and then, in the command that triggers it.
+        """
+        resolve = self._resolve
+        level.orders = deque([e for e in level.orders if resolve(e) is not None])
 
     # ------------------------------------------------------------------ matching
 
@@ -456,6 +634,9 @@ class OrderBook:
         """
         keys = other.keys
         levels = other.levels
+        slots = self._slots
+        base = self._base
+        moved = self._moved
         index = self._index
         append = events.append
         while remaining and keys and keys[-1] >= limit_key:
@@ -464,14 +645,22 @@ class OrderBook:
             lprice = level.price
             queue = level.orders
             while True:
-                maker = queue[0]
+                entry = queue[0]
+                if isinstance(entry, int):  # (always an exact int)
+                    i = entry - base
+                    found = slots[i] if i >= 0 else moved.get(entry)
+                    if found is None:  # cancelled earlier, still queued
+                        queue.popleft()
+                        continue
+                    maker = found
+                else:
+                    maker = entry
+                    if not maker.qty:  # cancelled earlier, still queued
+                        queue.popleft()
+                        continue
                 mqty = maker.qty
-                if not mqty:  # cancelled earlier, still queued
-                    queue.popleft()
-                    continue
                 if maker.owner == owner:
                     if stp in (CANCEL_OLDEST, CANCEL_BOTH):
-                        del index[maker.order_id]
                         append(
                             (
                                 CANCELLED,
@@ -484,6 +673,7 @@ class OrderBook:
                             )
                         )
                         queue.popleft()
+                        self._unindex(maker)
                         maker.qty = 0
                         level.qty -= mqty
                         level.count -= 1
@@ -499,8 +689,13 @@ class OrderBook:
                     append(
                         (TRADE, maker.order_id, taker_id, lprice, mqty, maker.owner, owner, side)
                     )
-                    del index[maker.order_id]
                     queue.popleft()
+                    if not isinstance(entry, int):
+                        del index[maker.order_id]
+                    elif i >= 0:
+                        slots[i] = None
+                    else:
+                        del moved[entry]
                     remaining -= mqty
                     level.qty -= mqty
                     level.count -= 1
@@ -526,9 +721,62 @@ class OrderBook:
                 _drop(level)
         return remaining
 
+    def _unindex(self, order: _Order) -> None:
+        """Remove a resting order from the id index (not from its level)."""
+        k = order.order_id
+        if type(k) is int:
+            i = k - self._base
+            if 0 <= i < len(self._slots) and self._slots[i] is order:
+                self._slots[i] = None
+                return
+            if self._moved.get(k) is order:
+                del self._moved[k]
+                return
+        del self._index[k]
+
+    def _can_fill(self, other: _Side, limit_key: int, owner: Any, quantity: int, stp: str) -> bool:
+        """Would a fill-or-kill order fill completely, given its self-trade prevention mode?
+
+        Under ``cancel_oldest`` own orders are skipped (they would be cancelled and
+        matching would go on); under the other modes matching stops at the first one.
+        """
+        keys = other.keys
+        levels = other.levels
+        resolve = self._resolve
+        need = quantity
+        for i in range(len(keys) - 1, -1, -1):
+            key = keys[i]
+            if key < limit_key:
+                return False
+            for entry in levels[key].orders:
+                maker = resolve(entry)
+                if maker is None:
+                    continue
+                if maker.owner == owner:
+                    if stp != CANCEL_OLDEST:
+                        return False
+                else:
+                    need -= maker.qty
+                    if need <= 0:
+                        return True
+        return False
+
+    def _levels(self, side: _Side) -> list[tuple[int, int, int, tuple[tuple[Any, Any, int], ...]]]:
+        out = []
+        resolve = self._resolve
+        for key in reversed(side.keys):
+            level = side.levels[key]
+            orders = []
+            for entry in level.orders:
+                o = resolve(entry)
+                if o is not None:
+                    orders.append((o.order_id, o.owner, o.qty))
+            out.append((level.price, level.qty, level.count, tuple(orders)))
+        return out
+
 
 def _drop(level: _Level) -> None:
-    """Remove an empty level (only dead orders may remain in its deque)."""
+    """Remove an empty level (only dead entries may remain in its deque)."""
     side = level.side
     key = level.key
     del side.levels[key]
@@ -537,56 +785,7 @@ def _drop(level: _Level) -> None:
         keys.pop()
     else:
         del keys[bisect_left(keys, key)]
-    level.orders.clear()  # dead orders point back at the level: break the cycle
-
-
-def _kill(order: _Order) -> None:
-    """Mark a cancelled order dead in O(1) (``cancel`` inlines this: it is hot)."""
-    level = order.level
-    level.qty -= order.qty
-    order.qty = 0
-    level.count -= 1
-    if not level.count:
-        _drop(level)
-    elif len(level.orders) > 2 * level.count + 32:
-        _compact(level)
-
-
-def _compact(level: _Level) -> None:
-    """Rebuild a level's deque without its dead orders once they outnumber the live ones.
-
-    (By more than 32, so that small levels are left alone.) Each rebuild follows
-    more cancels than it copies live orders, so a cancel stays amortised O(1) and
-    a level never holds more than about twice its live orders; the price is one
-    O(level size) pause now and then, in the command that triggers it.
-    """
-    level.orders = deque([o for o in level.orders if o.qty])
-
-
-def _can_fill(other: _Side, limit_key: int, owner: Any, quantity: int, stp: str) -> bool:
-    """Would a fill-or-kill order fill completely, given its self-trade prevention mode?
-
-    Under ``cancel_oldest`` own orders are skipped (they would be cancelled and
-    matching would go on); under the other modes matching stops at the first one.
-    """
-    keys = other.keys
-    levels = other.levels
-    need = quantity
-    for i in range(len(keys) - 1, -1, -1):
-        key = keys[i]
-        if key < limit_key:
-            return False
-        for maker in levels[key].orders:
-            if not maker.qty:
-                continue
-            if maker.owner == owner:
-                if stp != CANCEL_OLDEST:
-                    return False
-            else:
-                need -= maker.qty
-                if need <= 0:
-                    return True
-    return False
+    level.orders.clear()  # dead orders queued as themselves point back at the level
 
 
 def _depth(side: _Side, limit: int | None) -> list[tuple[int, int, int]]:
@@ -597,13 +796,4 @@ def _depth(side: _Side, limit: int | None) -> list[tuple[int, int, int]]:
     for key in chosen:
         level = levels[key]
         out.append((level.price, level.qty, level.count))
-    return out
-
-
-def _levels(side: _Side) -> list[tuple[int, int, int, tuple[tuple[Any, Any, int], ...]]]:
-    out = []
-    for key in reversed(side.keys):
-        level = side.levels[key]
-        orders = [(o.order_id, o.owner, o.qty) for o in level.orders if o.qty]
-        out.append((level.price, level.qty, level.count, tuple(orders)))
     return out
