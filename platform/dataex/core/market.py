@@ -31,6 +31,7 @@ from dataex.core import market_orders, market_products
 from dataex.core.errors import NotFound
 from dataex.core.ledger import ISSUANCE, Ledger, hold_mismatches, invariant_violations
 from dataex.core.licence_templates import LicenceTemplate
+from dataex.core.market_book import MarketBook
 from dataex.core.market_contracts import (
     APPROVE,
     CANCEL,
@@ -67,7 +68,6 @@ from dataex.core.market_records import (
     product_from_view,
     serial,
 )
-from dataex.core.matching import OrderBook
 from dataex.core.products import (
     DATA_LICENCE,
     DELISTED,
@@ -105,7 +105,7 @@ class Actor:
 @dataclass
 class Market:
     products: dict[str, Product] = field(default_factory=dict)
-    books: dict[str, OrderBook] = field(default_factory=dict)
+    books: dict[str, MarketBook] = field(default_factory=dict)
     ledger: Ledger = field(default_factory=Ledger)
     orders: dict[str, OpenOrder] = field(default_factory=dict)  # resting orders only
     licences: LicenceBook = field(default_factory=LicenceBook)
@@ -258,7 +258,7 @@ class Market:
         for view in products:
             product = product_from_view(view)
             market.products[product.symbol] = product
-            market.books[product.symbol] = book = OrderBook()
+            market.books[product.symbol] = book = MarketBook()
             book.halted = product.status != LISTED
         for view in sorted(orders, key=lambda v: serial(v["order_id"])):  # time priority
             order = order_from_view(view)

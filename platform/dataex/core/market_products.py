@@ -21,6 +21,7 @@ from dataex.core.licence_templates import (
     check_terms_fit,
     find_template,
 )
+from dataex.core.market_book import MarketBook
 from dataex.core.market_contracts import (
     ApproveProduct,
     DefineTokenProduct,
@@ -31,7 +32,6 @@ from dataex.core.market_contracts import (
 )
 from dataex.core.market_errors import ListingRefused, SymbolTaken
 from dataex.core.market_records import serial
-from dataex.core.matching import OrderBook
 from dataex.core.products import (
     DATA_LICENCE,
     PENDING,
@@ -172,7 +172,7 @@ def _add(
         details=details,
         status=PENDING,
     )
-    book = OrderBook()
+    book = MarketBook()
     book.halt()
     market.products[body.symbol] = product
     market.books[body.symbol] = book
