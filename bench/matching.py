@@ -696,11 +696,38 @@ def scaling(big: int, steady_n: int, runs: int, seed: int) -> None:
                 f"{r_pob:,.0f} | {r_pob / base_pob:.2f} | {r_floor / base_floor:.2f} | "
                 f"{r_dx / r_pob:.2f} |"
             )
+    for recent in (False, True):
+        ratios = [interleaved_ratio(builds, steady_n, seed, recent) for _ in range(runs)]
+        print(f"interleaved, {'80% recent' if recent else 'uniform'} cancels: dataex at "
+              f"{big:,} ÷ at 1k = {statistics.median(ratios):.2f} (runs: "
+              + ", ".join(f"{r:.2f}" for r in ratios) + ")")
     small, large = dict_lookup_ns(1_000), dict_lookup_ns(big)
     print(
         f"bare dict lookup of a random int key: {small:.0f} ns at 1k entries, {large:.0f} ns "
         f"at {big:,} ({small / large:.2f} of the speed)"
     )
+
+
+def interleaved_ratio(builds: dict[int, list[Command]], steady_n: int, seed: int,
+                      recent: bool, chunk: int = 10_000) -> float:
+    """Throughput at the big size ÷ at 1k, with both books fed their streams in turns.
+
+    The sections above time each size in its own minutes, so a change in the load of
+    this shared machine between them moves the ratio (ratios above 1 were seen); here
+    both books stay live and take alternate chunks, so both see the same load.
+    """
+    books, streams, spent = {}, {}, {}
+    for size, build in builds.items():
+        books[size] = OrderBook()
+        run_dataex(build, books[size])
+        streams[size] = steady_stream(build, steady_n, seed + 3, recent)
+        spent[size] = 0.0
+    gc.collect()
+    for start in range(0, steady_n, chunk):
+        for size in builds:
+            spent[size] += run_dataex(streams[size][start:start + chunk], books[size])
+    small, big = sorted(builds)
+    return spent[small] / spent[big]
 
 
 def memory(big: int) -> None:
