@@ -130,3 +130,15 @@ async def floor(runtime: Runtime) -> Floor:
     alice = await admit(runtime, operator, "alice", ["trader"])
     bob = await admit(runtime, operator, "bob", ["trader"])
     return Floor(runtime, operator, issuer, alice, bob)
+
+
+async def market_day(runtime: Runtime) -> None:
+    """A small day of trading: a token, cash, a trade, a resting order and its cancel."""
+    f = await floor(runtime)
+    symbol = await f.token()
+    await f.deposit(f.alice, 1_000_000)
+    await f.place(f.issuer, symbol, "sell", 1500, 40)
+    await f.place(f.alice, symbol, "buy", 1500, 25)
+    rested = await f.place(f.alice, symbol, "buy", 1400, 10)
+    order_id = next(e["order_id"] for e in rested if e["type"] == "order.accepted")
+    await f.act(f.alice, CANCEL, {"order_id": order_id})

@@ -16,11 +16,11 @@ from dataex.store.runtime import Runtime
 from dataex.verifier import verify_export
 from tests.market_setup import (
     APPROVE,
-    CANCEL,
     ISSUE_LICENCES,
     LIST_LICENCE,
     floor,
     licence_body,
+    market_day,
 )
 from tests.platform_setup import admit
 from tests.registry_setup import initial, through
@@ -37,19 +37,8 @@ async def _export(runtime: Runtime) -> list[str]:
     return [line.decode() async for line in stream_audit_lines(runtime.engine, 1)]
 
 
-async def _market_day(runtime: Runtime) -> None:
-    f = await floor(runtime)
-    symbol = await f.token()
-    await f.deposit(f.alice, 1_000_000)
-    await f.place(f.issuer, symbol, "sell", 1500, 40)
-    await f.place(f.alice, symbol, "buy", 1500, 25)
-    rested = await f.place(f.alice, symbol, "buy", 1400, 10)
-    order_id = next(e["order_id"] for e in rested if e["type"] == "order.accepted")
-    await f.act(f.alice, CANCEL, {"order_id": order_id})
-
-
 async def test_a_real_log_replays_exactly(runtime: Runtime) -> None:
-    await _market_day(runtime)
+    await market_day(runtime)
     lines = await _export(runtime)
     report = verify_export(lines, expected_size=runtime.sequencer.head.seq)
     assert report.ok, report.fault
@@ -59,7 +48,7 @@ async def test_a_real_log_replays_exactly(runtime: Runtime) -> None:
 
 
 async def test_a_forged_trade_is_caught_even_with_every_hash_recomputed(runtime: Runtime) -> None:
-    await _market_day(runtime)
+    await market_day(runtime)
     lines = await _export(runtime)
     entries = [json.loads(line) for line in lines]
     victim = next(e for e in entries if any(ev["type"] == "trade" for ev in e["entry"]["events"]))

@@ -31,21 +31,10 @@ from dataex.store.database import create_engine
 from dataex.store.queries import stream_audit_lines
 from dataex.store.runtime import Runtime
 from dataex.verify import Report, TrustedKeys, verify_stream
-from tests.market_setup import CANCEL, floor
+from tests.market_setup import market_day
 
 ORIGIN = "dataex.local/log"
 WITNESS = "witness.example"
-
-
-async def _market_day(runtime: Runtime) -> None:
-    f = await floor(runtime)
-    symbol = await f.token()
-    await f.deposit(f.alice, 1_000_000)
-    await f.place(f.issuer, symbol, "sell", 1500, 40)
-    await f.place(f.alice, symbol, "buy", 1500, 25)
-    rested = await f.place(f.alice, symbol, "buy", 1400, 10)
-    order_id = next(e["order_id"] for e in rested if e["type"] == "order.accepted")
-    await f.act(f.alice, CANCEL, {"order_id": order_id})
 
 
 class Log:
@@ -96,7 +85,7 @@ class Log:
 
 @pytest.fixture
 async def log(runtime: Runtime, database_url: str) -> object:
-    await _market_day(runtime)
+    await market_day(runtime)
     owner = create_engine(database_url, pool_size=1, max_overflow=0)
     subject = Log(runtime, owner)
     await subject.checkpoint()

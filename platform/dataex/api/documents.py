@@ -19,7 +19,12 @@ from litestar.enums import ScopeType
 from litestar.serialization import encode_json
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
-from dataex.api.problems import PROBLEM_MEDIA_TYPE
+from dataex.api.problems import (
+    INTERNAL_ERROR,
+    PROBLEM_MEDIA_TYPE,
+    domain_problem_body,
+    problem_body,
+)
 from dataex.api.state import runtime_from, runtime_of
 from dataex.core.envelope import parse_envelope
 from dataex.core.errors import DomainError
@@ -99,21 +104,19 @@ class SubmitFastPath:
         try:
             receipt, extra = await submit_document(runtime_of(self.app.state), raw)
         except DomainError as exc:
-            return _problem(exc.status, exc.slug, exc.title, exc.detail, exc.extra)
+            return _problem(exc.status, domain_problem_body(exc, SUBMIT_PATH))
         except Exception:
             log.exception("unhandled error on %s", SUBMIT_PATH)
-            return _problem(500, "internal-error", "Internal server error",
-                            "an unexpected error occurred; nothing was acknowledged", {})
+            slug, title, detail = INTERNAL_ERROR
+            return _problem(500, problem_body(status=500, slug=slug, title=title, detail=detail,
+                                              instance=SUBMIT_PATH))
         headers = [(b"content-type", b"application/json"),
                    *((name.lower().encode(), value.encode()) for name, value in extra.items())]
         return 201, headers, encode_json(receipt)
 
 
-def _problem(status: int, slug: str, title: str, detail: str,
-             extra: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """The body `api.problems.problem` builds for this path, encoded as Litestar encodes it."""
-    body = {**extra, "type": f"/problems/{slug}", "title": title, "status": status,
-            "detail": detail, "instance": SUBMIT_PATH}
+def _problem(status: int, body: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A problem body (api/problems.py), encoded as Litestar encodes it."""
     return status, [(b"content-type", PROBLEM_MEDIA_TYPE.encode())], encode_json(body)
 
 

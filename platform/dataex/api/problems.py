@@ -33,6 +33,31 @@ HTTP_SLUGS: dict[int, tuple[str, str]] = {
 }
 
 
+# slug, title and detail of an error nobody anticipated (nothing was committed)
+INTERNAL_ERROR = ("internal-error", "Internal server error",
+                  "an unexpected error occurred; nothing was acknowledged")
+
+
+def problem_body(
+    *, status: int, slug: str, title: str, detail: str, instance: str, **extra: Any
+) -> dict[str, Any]:
+    """The RFC 9457 members of a problem, with its extension members."""
+    standard = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    # RFC 9457's own members always win: an extension member may never redefine them.
+    return {**extra, **standard}
+
+
+def domain_problem_body(exc: DomainError, instance: str) -> dict[str, Any]:
+    return problem_body(status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail,
+                        instance=instance, **exc.extra)
+
+
 def problem(
     request: Request[Any, Any, Any],
     *,
@@ -42,23 +67,15 @@ def problem(
     detail: str,
     **extra: Any,
 ) -> Response[dict[str, Any]]:
-    standard = {
-        "type": f"/problems/{slug}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-    }
-    # RFC 9457's own members always win: an extension member may never redefine them.
-    body: dict[str, Any] = {**extra, **standard}
+    body = problem_body(status=status, slug=slug, title=title, detail=detail,
+                        instance=request.url.path, **extra)
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, DomainError)
-    return problem(
-        request, status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail, **exc.extra
-    )
+    return Response(domain_problem_body(exc, request.url.path), status_code=exc.status,
+                    media_type=PROBLEM_MEDIA_TYPE)
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -73,13 +90,9 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-    return problem(
-        request,
-        status=HTTP_500_INTERNAL_SERVER_ERROR,
-        slug="internal-error",
-        title="Internal server error",
-        detail="an unexpected error occurred; nothing was acknowledged",
-    )
+    slug, title, detail = INTERNAL_ERROR
+    return problem(request, status=HTTP_500_INTERNAL_SERVER_ERROR, slug=slug, title=title,
+                   detail=detail)
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
@@ -103,9 +116,8 @@ def problem_catalogue() -> dict[str, dict[str, Any]]:
         slug: {"type": f"/problems/{slug}", "title": title, "status": status}
         for status, (slug, title) in HTTP_SLUGS.items()
     }
-    catalogue["internal-error"] = {
-        "type": "/problems/internal-error", "title": "Internal server error", "status": 500
-    }
+    slug, title, _ = INTERNAL_ERROR
+    catalogue[slug] = {"type": f"/problems/{slug}", "title": title, "status": 500}
     for cls in _subclasses(DomainError):
         catalogue[cls.slug] = {"type": f"/problems/{cls.slug}", "title": cls.title,
                                "status": cls.status}
