@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
 """The quick start: needs only Python 3.11+.
 
-    python3 dev.py demo    run dataex with demo data on the embedded PostgreSQL
-    python3 dev.py test    run the whole test suite (extra arguments go to pytest)
+    python3 dev.py demo            run dataex with demo data on the embedded PostgreSQL
+    python3 dev.py test            run the whole test suite (extra arguments go to pytest)
+    python3 dev.py lock            bring requirements.lock in line with pyproject.toml (uv);
+                                   `lock --upgrade` also moves every pin to its newest release
+    python3 dev.py upgrade-check   run the suite against the newest releases pyproject.toml
+                                   allows (in .venv-latest), naming every package that moved
 
-Both create ./.venv on first use and install dataex into it (again whenever
-pyproject.toml changes), so nothing has to be installed by hand.
+`demo` and `test` create ./.venv on first use and install exactly what
+requirements.lock pins (every package, with hashes, by plain pip), then dataex
+itself; they install again whenever pyproject.toml or the lock changes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -19,39 +25,121 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-STAMP = VENV / ".dataex-installed"
+LATEST_VENV = ROOT / ".venv-latest"
+LOCK = ROOT / "requirements.lock"
+PYPROJECT = ROOT / "pyproject.toml"
+STAMP_NAME = ".dataex-installed"
+# The lock's resolution: one file for every Python dataex supports, every platform.
+LOCK_COMMAND = [
+    "pip", "compile", "pyproject.toml", "--all-extras", "--group", "build",
+    "--universal", "--python-version", "3.11", "--generate-hashes",
+    "--custom-compile-command", "python3 dev.py lock", "-o", "requirements.lock",
+]
 
 
-def _python() -> Path:
-    return BIN / ("python.exe" if os.name == "nt" else "python")
+def _bin(env: Path) -> Path:
+    return env / ("Scripts" if os.name == "nt" else "bin")
+
+
+def _python(env: Path) -> Path:
+    return _bin(env) / ("python.exe" if os.name == "nt" else "python")
+
+
+def _pip(env: Path) -> list[str]:
+    return [str(_python(env)), "-m", "pip", "--disable-pip-version-check", "-q"]
+
+
+def _create(env: Path) -> None:
+    if not _python(env).exists():
+        print(f"creating {env} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(env)
 
 
 def ensure_environment() -> None:
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == wanted:
+    """.venv holds exactly the lock's packages and dataex (editable), installed by pip."""
+    wanted = hashlib.sha256(PYPROJECT.read_bytes() + LOCK.read_bytes()).hexdigest()
+    stamp = VENV / STAMP_NAME
+    if stamp.exists() and stamp.read_text() == wanted:
         return
-    if not _python().exists():
-        print(f"creating {VENV} ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
-    print("installing dataex and its test tools (first run only) ...", flush=True)
-    pip = [str(_python()), "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", "-e", f"{ROOT}[test]"], check=True)
-    STAMP.write_text(wanted)
+    _create(VENV)
+    print("installing the locked dependencies and dataex (first run only) ...", flush=True)
+    pip = _pip(VENV)
+    subprocess.run([*pip, "install", "--require-hashes", "--no-deps", "-r", str(LOCK)],
+                   check=True)
+    # hatchling comes from the lock too, so the build needs nothing unpinned
+    subprocess.run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(ROOT)],
+                   check=True)
+    stamp.write_text(wanted)
+
+
+def lock(args: list[str]) -> int:
+    """Resolve pyproject.toml into requirements.lock with uv (itself pinned by the lock).
+
+    Without --upgrade, pins already in the lock are kept where pyproject.toml allows.
+    """
+    ensure_environment()
+    uv = _bin(VENV) / "uv"
+    code = subprocess.call([str(uv), *LOCK_COMMAND, *args], cwd=ROOT)
+    if code == 0:
+        print("requirements.lock refreshed; run `python3 dev.py test`, then commit it")
+    return code
+
+
+def _versions(env: Path) -> dict[str, str]:
+    out = subprocess.run([*_pip(env), "list", "--format=json"], check=True,
+                         capture_output=True, text=True).stdout
+    return {p["name"].lower().replace("_", "-"): p["version"] for p in json.loads(out)}
+
+
+def _locked_versions() -> dict[str, str]:
+    pins = {}
+    for line in LOCK.read_text().splitlines():
+        if line and not line[0].isspace() and "==" in line and not line.startswith("#"):
+            name, _, rest = line.partition("==")
+            pins[name.strip().lower().replace("_", "-")] = rest.split()[0].rstrip(";")
+    return pins
+
+
+def upgrade_check(pytest_args: list[str]) -> int:
+    """The suite on the newest releases pyproject.toml admits: does the next lock hold?
+
+    Reports, never decides: CI prints it under its own heading and keeps its
+    verdict from the locked run. On failure it names the packages that moved.
+    """
+    _create(LATEST_VENV)
+    print("== upgrade check: newest releases allowed by pyproject.toml ==", flush=True)
+    subprocess.run([*_pip(LATEST_VENV), "install", "--upgrade", "pip"], check=True)
+    subprocess.run([*_pip(LATEST_VENV), "install", "--upgrade", "--upgrade-strategy", "eager",
+                    "-e", f"{ROOT}[test]"], check=True)
+    locked, now = _locked_versions(), _versions(LATEST_VENV)
+    moved = sorted(f"{name} {locked[name]} -> {version}" for name, version in now.items()
+                   if name in locked and locked[name] != version)
+    print("packages newer than the lock: " + (", ".join(moved) if moved else "none"), flush=True)
+    code = subprocess.call([str(_python(LATEST_VENV)), "-m", "pytest", *pytest_args], cwd=ROOT)
+    if code == 0:
+        print("== upgrade check passed: `python3 dev.py lock` would keep the suite green ==")
+    else:
+        print(f"== upgrade check FAILED (pytest exit {code}) with these packages moved: "
+              + (", ".join(moved) if moved else "none") + " ==")
+    return code
 
 
 def main(argv: list[str]) -> int:
     if sys.version_info < (3, 11):  # noqa: UP036 - this script must say so on an old Python
         print("dataex needs Python 3.11 or newer", file=sys.stderr)
         return 2
-    if not argv or argv[0] not in {"demo", "test"}:
+    if not argv or argv[0] not in {"demo", "test", "lock", "upgrade-check"}:
         print(__doc__, file=sys.stderr)
         return 2
+    if argv[0] == "lock":
+        return lock(argv[1:])
+    if argv[0] == "upgrade-check":
+        return upgrade_check(argv[1:])
     ensure_environment()
     if argv[0] == "demo":
-        command = [str(BIN / "dataex"), "serve", "--demo", *argv[1:]]
+        command = [str(_bin(VENV) / "dataex"), "serve", "--demo", *argv[1:]]
     else:
-        command = [str(_python()), "-m", "pytest", *argv[1:]]
+        command = [str(_python(VENV)), "-m", "pytest", *argv[1:]]
     return subprocess.call(command, cwd=ROOT)
 
 

@@ -24,6 +24,25 @@ def test_committed_schemas_are_exactly_the_generated_ones() -> None:
     assert committed == rendered_schemas(), "run `dataex contracts generate`"
 
 
+class _IndentedDoc(msgspec.Struct):
+    """First line.
+
+    Indented like every docstring in the source; some msgspec releases keep it so.
+    """
+
+    field: int
+
+
+def test_schema_descriptions_do_not_depend_on_how_msgspec_copies_docstrings() -> None:
+    from dataex.core.contracts import _normalised_descriptions
+
+    schema = msgspec.json.schema(_IndentedDoc)
+    as_old_msgspec = {"$defs": {"_IndentedDoc": {"description": _IndentedDoc.__doc__}}}
+    wanted = "First line.\n\nIndented like every docstring in the source; some msgspec releases keep it so."
+    assert _normalised_descriptions(as_old_msgspec)["$defs"]["_IndentedDoc"]["description"] == wanted
+    assert _normalised_descriptions(schema)["$defs"]["_IndentedDoc"]["description"] == wanted
+
+
 def _valid_samples() -> dict[str, dict]:  # type: ignore[type-arg]
     op, other = Actor.new("op"), Actor.new("other")
     registry = {name: op.sign(name, body) for name, body in SAMPLE_BODIES.items()}

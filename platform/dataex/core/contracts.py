@@ -8,6 +8,7 @@ generate`) and a test fails when the files drift from the types.
 
 from __future__ import annotations
 
+import inspect
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -132,4 +133,22 @@ def json_schema(contract_name: str) -> dict[str, Any]:
     schema["$id"] = f"{contract_name}.json"
     schema["title"] = contract_name
     schema["description"] = contract.summary
-    return schema
+    return _normalised_descriptions(schema)
+
+
+def _normalised_descriptions(node: Any) -> Any:
+    """Every "description" dedented here, whatever msgspec release made the schema.
+
+    msgspec copies docstrings into schemas; 0.19 kept their indentation and
+    later releases dedent them, so the committed files would depend on which
+    release is installed. `inspect.cleandoc` gives one answer for both.
+    """
+    if isinstance(node, dict):
+        return {
+            key: inspect.cleandoc(value) if key == "description" and isinstance(value, str)
+            else _normalised_descriptions(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_normalised_descriptions(item) for item in node]
+    return node
