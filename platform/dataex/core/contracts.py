@@ -8,7 +8,7 @@ generate`) and a test fails when the files drift from the types.
 
 from __future__ import annotations
 
-import inspect
+import textwrap
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -141,14 +141,20 @@ def _normalised_descriptions(node: Any) -> Any:
 
     msgspec copies docstrings into schemas; 0.19 kept their indentation and
     later releases dedent them, so the committed files would depend on which
-    release is installed. `inspect.cleandoc` gives one answer for both.
+    release is installed. `_cleandoc` gives one answer for both.
     """
     if isinstance(node, dict):
         return {
-            key: inspect.cleandoc(value) if key == "description" and isinstance(value, str)
+            key: _cleandoc(value) if key == "description" and isinstance(value, str)
             else _normalised_descriptions(value)
             for key, value in node.items()
         }
     if isinstance(node, list):
         return [_normalised_descriptions(item) for item in node]
     return node
+
+
+def _cleandoc(text: str) -> str:
+    """`inspect.cleandoc` (inspect is not among core's imports): first line, then dedented."""
+    first, _, rest = text.expandtabs().partition("\n")
+    return (first.strip() + "\n" + textwrap.dedent(rest)).strip("\n").rstrip()
