@@ -370,7 +370,7 @@ _UTF16_KEYS: dict[str, str] = {
 # the same document (escapes, \/ and an escaped surrogate pair, whitespace, key order).
 _ESCAPES_TEXT = (
     '{ "body": { "text": "quote \\" backslash \\\\ slash \\/ tab \\t newline \\n '
-    "cr \\r bs \\b ff \\f nul \\u0000 us \\u001F del \\u007f ls \\u2028 "
+    "cr \\r bs \\b ff \\f soh \\u0001 us \\u001F del \\u007f ls \\u2028 "
     'e-acute \\u00E9 emoji \\uD83D\\uDE00" },\n'
     '  "signer": "SIGNER", "nonce": "escapes-1", "issued_at": "2026-11-27T12:03:00Z",\n'
     '  "contract": "' + CANONICALISATION_CONTRACT + '" }'
@@ -385,7 +385,7 @@ def _canonicalisation_vectors() -> list[dict[str, Any]]:
         "2026-11-27T12:03:00Z",
         {
             "text": 'quote " backslash \\ slash / tab \t newline \n cr \r bs \b ff \f '
-            "nul \u0000 us \u001f del \u007f ls \u2028 e-acute é emoji 😀"
+            "soh \u0001 us \u001f del \u007f ls \u2028 e-acute é emoji 😀"
         },
     )
     escapes_vector = _vector(
@@ -393,7 +393,8 @@ def _canonicalisation_vectors() -> list[dict[str, Any]]:
         "canonicalisation",
         'Only \\" and \\\\ and \\b \\f \\n \\r \\t and lowercase \\u00xx (other controls) are '
         "escaped; '/', DEL and U+2028 are not. document_text is a non-canonical spelling that "
-        "must parse to the same document.",
+        "must parse to the same document. (U+0000 is escaped the same way by JCS, but no dataex "
+        "document may hold it: see negative vector nul-in-a-string.)",
         escapes,
     )
     escapes_vector["document_text"] = _ESCAPES_TEXT.replace("SIGNER", escapes["signer"])
@@ -445,7 +446,7 @@ def _negative_vectors(positive: list[dict[str, Any]]) -> list[dict[str, Any]]:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     trailing = sig[:-1] + alphabet[alphabet.index(sig[-1]) ^ 1]
 
-    return [
+    return [*_door_vectors(trader), *[
         {
             "name": "float-refused",
             "description": "A float is not a dataex number: canonicalisation must refuse it.",
@@ -500,6 +501,46 @@ def _negative_vectors(positive: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "document": genesis["document"],
             "signature": trailing,
         },
+    ]]
+
+
+def _door_vectors(trader: dict[str, Any]) -> list[dict[str, Any]]:
+    """Whole request bodies the server refuses before anything else (SPEC section 6, step 2).
+
+    Each is a correctly signed envelope whose JSON holds what no document may
+    carry, so only the server's door (not a client's canonicaliser) refuses it.
+    """
+    primary = _private("primary")
+
+    def signed_body(document: dict[str, Any]) -> str:
+        envelope = {"document": document,
+                    "signature": b64url_encode(primary.sign(signing_bytes(document)))}
+        return json.dumps(envelope, ensure_ascii=True, separators=(",", ":"))
+
+    nul_name = json.loads(json.dumps(trader["document"]))
+    nul_name["body"]["display_name"] = "Mallory\u0000"
+    nul_member = json.loads(json.dumps(trader["document"]))
+    nul_member["body"]["\u0000"] = 1
+    plain = signed_body(trader["document"])
+    name = json.dumps(trader["document"]["body"]["display_name"], ensure_ascii=True)
+    assert name in plain
+    surrogate = plain.replace(name, name[:-1] + '\\ud800"', 1)
+    deep = plain.replace(name, "[" * 32 + "]" * 32, 1)
+
+    def door(name: str, description: str, body: str, status: int, problem: str) -> dict[str, Any]:
+        return {"name": name, "description": description, "expect": "refused-at-door",
+                "status": status, "problem": problem, "body_text": body}
+
+    return [
+        door("nul-in-a-string", "A signed envelope whose display_name holds U+0000 "
+             "(JSON \\u0000): no string of a document may.",
+             signed_body(nul_name), 422, "forbidden-character"),
+        door("nul-in-a-member-name", "A member name holding U+0000.",
+             signed_body(nul_member), 422, "forbidden-character"),
+        door("lone-surrogate", "A string ending in the escape \\ud800 with no low surrogate: "
+             "not I-JSON.", surrogate, 400, "malformed-json"),
+        door("nesting-too-deep", "A value nested 32 arrays deep inside the body (the limit "
+             "is 32 levels in the whole envelope).", deep, 400, "malformed-json"),
     ]
 
 

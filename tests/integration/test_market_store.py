@@ -433,7 +433,7 @@ async def test_a_failed_commit_leaves_no_market_change(runtime: Runtime, monkeyp
     before = copy.deepcopy(snapshot(runtime.sequencer.state))
 
     def broken(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("disk on fire")
+        raise OSError(5, "I/O error: disk on fire")
 
     monkeypatch.setattr("dataex.store.sequencer.queue_market_writes", broken)
     with pytest.raises(Unavailable):

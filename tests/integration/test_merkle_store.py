@@ -66,7 +66,7 @@ async def test_a_failed_commit_leaves_no_tree_rows(runtime, monkeypatch) -> None
 
     async def written_then_broken(self, conn):  # type: ignore[no-untyped-def]
         await flush(self, conn)
-        raise RuntimeError("disk on fire")
+        raise OSError(5, "I/O error: disk on fire")
 
     monkeypatch.setattr(BatchWrites, "flush", written_then_broken)
     with pytest.raises(Unavailable):  # entry 256 would complete the first level-8 subtree

@@ -118,7 +118,7 @@ async def test_a_failed_commit_leaves_no_registry_change(runtime: Runtime, monke
     rows_before = await _rows(runtime)
 
     async def broken(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("disk on fire")
+        raise OSError(5, "I/O error: disk on fire")
 
     monkeypatch.setattr("dataex.store.sequencer.write_registry_views", broken)
     with pytest.raises(Unavailable):

@@ -75,7 +75,7 @@ async def test_a_failed_commit_answers_503_and_rebuilds_state(runtime, monkeypat
 
     async def written_then_broken(self, conn):  # type: ignore[no-untyped-def]
         await flush(self, conn)  # the rows reach the database inside the transaction...
-        raise RuntimeError("disk on fire")  # ...which then fails before the commit
+        raise OSError(5, "I/O error")  # ...which then fails before the commit
 
     monkeypatch.setattr(BatchWrites, "flush", written_then_broken)
     with pytest.raises(Unavailable):

@@ -181,7 +181,17 @@ def _negatives(expect: str) -> list[dict[str, Any]]:
 
 
 def test_every_negative_vector_is_checked() -> None:
-    assert {n["expect"] for n in NEGATIVE} == {"refused", "bad-signature", "bad-encoding"}
+    assert {n["expect"] for n in NEGATIVE} == {"refused", "bad-signature", "bad-encoding",
+                                               "refused-at-door"}
+
+
+@pytest.mark.parametrize("vector", _negatives("refused-at-door"), ids=lambda v: v["name"])
+def test_bodies_the_door_refuses(vector: dict[str, Any]) -> None:
+    from dataex.core.envelope import parse_envelope
+
+    with pytest.raises(errors.DomainError) as caught:
+        parse_envelope(vector["body_text"].encode("utf-8"), 1 << 20)
+    assert (caught.value.status, caught.value.slug) == (vector["status"], vector["problem"])
 
 
 @pytest.mark.parametrize("vector", _negatives("refused"), ids=lambda v: v["name"])

@@ -215,3 +215,31 @@ def test_deep_nesting_is_left_to_the_reference_parser() -> None:
     for depth in (150, 250, 990, 996, 5000):
         raw = b'{"a":' * depth + b"1" + b"}" * depth
         assert _outcome(_strict_json, raw) == _outcome(_reference_json, raw)
+
+
+# ---- poison: what no document may carry -----------------------------------------------
+
+from tests.poison import POISONS, Poison  # noqa: E402
+
+
+@pytest.mark.parametrize("poison", POISONS, ids=lambda p: p.name)
+def test_the_door_refuses_every_poison_with_its_problem(poison: Poison) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from dataex.core.errors import DomainError
+
+    with pytest.raises(DomainError) as caught:
+        parse_envelope(poison.build(Ed25519PrivateKey.generate()), 1 << 20)
+    assert (caught.value.status, caught.value.slug) == (poison.status, poison.slug)
+
+
+def test_nesting_just_within_the_limit_parses_and_one_more_level_is_refused() -> None:
+    from dataex.core.envelope import MAX_NESTING, _strict_json
+    from dataex.core.errors import MalformedJson
+
+    def nested(depth: int) -> bytes:  # `depth` arrays, inside the outer object
+        return b'{"a":"\\u0041","b":' + b"[" * depth + b"]" * depth + b"}"
+
+    assert _strict_json(nested(MAX_NESTING - 1))["a"] == "A"
+    with pytest.raises(MalformedJson, match="deeper"):
+        _strict_json(nested(MAX_NESTING))

@@ -133,7 +133,8 @@ def json_schema(contract_name: str) -> dict[str, Any]:
     schema["$id"] = f"{contract_name}.json"
     schema["title"] = contract_name
     schema["description"] = contract.summary
-    return _normalised_descriptions(schema)
+    normalised: dict[str, Any] = _normalised_descriptions(schema)
+    return normalised
 
 
 def _normalised_descriptions(node: Any) -> Any:

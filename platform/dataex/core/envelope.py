@@ -9,6 +9,7 @@ alone knows what has been committed.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from dataex.core.encoding import b64url_decode
 from dataex.core.errors import (
     ClockSkew,
     DomainError,
+    ForbiddenCharacter,
     MalformedJson,
     ParticipantFrozen,
     RevokedKey,
@@ -225,6 +227,9 @@ def _refuse_constant(name: str) -> Any:
 _decoder = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
 _FAST_NESTING = 200  # at most this many '[' and '{' bytes in a body for the fast parser
+# Deepest nesting of arrays and objects a body may have. The deepest contract
+# nests 5 levels; anything far deeper is refused before it can cost recursion.
+MAX_NESTING = 32
 
 
 def _strict_json(raw: bytes) -> Any:
@@ -240,23 +245,30 @@ def _strict_json(raw: bytes) -> Any:
     per member it kept and the same strings, so it has as many ':' as the body
     exactly when no member was dropped. Anything else (an escape, an error,
     a duplicate, NaN, deep nesting) takes the reference parser below, which
-    gives the answer and the error it always gave.
+    gives the answer and the error it always gave, after checking every
+    string (`_refuse_unholdable`): only a body with a \\u escape can hold
+    U+0000 or a lone surrogate, since raw control characters and surrogates
+    are not valid JSON or UTF-8 to either parser.
     """
     # Deep nesting too: near the recursion limit the two parsers give up at
     # slightly different depths, and there the reference parser's answer stands.
-    if b"\\u" not in raw and raw.count(b"[") + raw.count(b"{") < _FAST_NESTING:
+    # Fewer brackets than MAX_NESTING cannot nest too deep, so the walk of
+    # `_refuse_unholdable` is skipped for every ordinary document.
+    brackets = raw.count(b"[") + raw.count(b"{")
+    if b"\\u" not in raw and brackets < _FAST_NESTING:
         try:
             value = _decoder.decode(raw)
             if _encoder.encode(value).count(b":") == raw.count(b":"):
-                return value
+                return value if brackets < MAX_NESTING else _refuse_unholdable(value)
         except (msgspec.MsgspecError, ValueError, RecursionError):  # bad UTF-8 is a ValueError
             pass
     return _reference_json(raw)
 
 
 def _reference_json(raw: bytes) -> Any:
+    """The parser whose answer is the rule: I-JSON, then `_refuse_unholdable`."""
     try:
-        return json.loads(
+        value = json.loads(
             raw.decode("utf-8"),
             object_pairs_hook=_refuse_duplicates,
             parse_constant=_refuse_constant,
@@ -265,6 +277,43 @@ def _reference_json(raw: bytes) -> Any:
         raise MalformedJson(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from exc
     except json.JSONDecodeError as exc:
         raise MalformedJson(f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedJson(f"body nests deeper than {MAX_NESTING} levels") from exc
+    return _refuse_unholdable(value)
+
+
+def _refuse_unholdable(value: Any) -> Any:
+    """Refuse what no document may carry: deep nesting, U+0000, lone surrogates.
+
+    U+0000 is valid JSON but PostgreSQL text cannot hold it, so one such
+    string made a whole group-commit batch fail. A lone surrogate is not
+    I-JSON (RFC 7493) and has no UTF-8 form at all. Walked without recursion.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, "$", 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if isinstance(node, str):
+            _check_string(node, path)
+        elif isinstance(node, dict | list):
+            if depth >= MAX_NESTING:
+                raise MalformedJson(f"body nests deeper than {MAX_NESTING} levels at {path}")
+            if isinstance(node, dict):
+                for name, child in node.items():
+                    _check_string(name, f"{path} (a member name)")
+                    stack.append((child, f"{path}.{name}", depth + 1))
+            else:
+                stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(node))
+    return value
+
+
+def _check_string(text: str, path: str) -> None:
+    if "\x00" in text:
+        raise ForbiddenCharacter(f"{path} holds U+0000; no string of a document may")
+    if _SURROGATE.search(text):
+        raise MalformedJson(f"{path} holds a lone surrogate: the body is not I-JSON (RFC 7493)")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _is_genesis(parsed: ParsedEnvelope, participants: Participants) -> bool:

@@ -25,6 +25,10 @@ def _error(name: str, status: int, slug: str, title: str) -> type[DomainError]:
 
 
 MalformedJson = _error("MalformedJson", 400, "malformed-json", "The body is not valid JSON")
+ForbiddenCharacter = _error(
+    "ForbiddenCharacter", 422, "forbidden-character",
+    "A string holds U+0000, which no document may carry",
+)
 UnknownContract = _error("UnknownContract", 422, "unknown-contract", "The contract is not known")
 SchemaViolation = _error(
     "SchemaViolation", 422, "schema-violation", "The document does not match its schema"

@@ -5,9 +5,12 @@ everything waiting (up to a batch limit), applies each command to the
 in-memory state through core/, appends one audit entry per accepted command,
 projects the events onto the state tables, and commits the whole batch in ONE
 transaction (group commit). Only after the commit does any request get its
-answer. If the commit fails, the in-memory state is rebuilt from the database
-and every request of the batch gets a 503: nothing acknowledged is lost and
-nothing unacknowledged is half-applied.
+answer. If the commit fails, the in-memory state is rebuilt from the database,
+so nothing acknowledged is lost and nothing unacknowledged is half-applied;
+then a failure one command caused (a value the database refuses, a bug in
+applying it) is isolated (`store/isolation.py`): the batch is committed again
+without that command, which alone is refused. A failure of the database
+itself (connection, lock, disk) answers 503 to the whole batch.
 
 A session-level PostgreSQL advisory lock, held on a dedicated connection for
 the sequencer's whole life, allows one sequencer per database. If that
@@ -39,6 +42,11 @@ from dataex.core.errors import Conflict, DomainError, NonceReused
 from dataex.core.state import PlatformState, apply
 from dataex.core.timefmt import format_utc
 from dataex.store.batch_writes import BatchWrites
+from dataex.store.isolation import (
+    InfrastructureFailure,
+    is_infrastructure_failure,
+    refusal_for,
+)
 from dataex.store.loader import ChainHead, MarketSettings, load_chain_head, load_state
 from dataex.store.market_feed import MarketFeed, batch_messages
 from dataex.store.market_projection import queue_market_writes
@@ -74,7 +82,7 @@ class SequencerLocked(RuntimeError):
     """Another sequencer already writes to this database."""
 
 
-class LockLost(RuntimeError):
+class LockLost(InfrastructureFailure):
     """The session holding the write lock has ended: this server must stop writing."""
 
 
@@ -152,6 +160,8 @@ class Sequencer:
         self._lock_pid = 0  # backend pid of the lock connection, checked before each commit
         self.feed = MarketFeed()  # committed market changes, for the live stream
         self.signatures = SignaturePool(verify_threads) if verify_threads > 0 else None
+        self.isolated_commands = 0  # commands refused alone because they failed their batch
+        self.reloads = 0  # state rebuilds from the database (start, failures)
         self._arriving = 0  # requests in `accept`, not yet queued
         self._all_arrived: asyncio.Future[None] | None = None
 
@@ -196,6 +206,7 @@ class Sequencer:
         return self._task is not None and not self._task.done()
 
     async def _reload(self) -> None:
+        self.reloads += 1
         async with self.engine.connect() as conn:
             self.state = await load_state(
                 conn, notice_period=self.notice_period, market_settings=self.market_settings
@@ -278,7 +289,7 @@ class Sequencer:
             batch = [first]
             try:
                 await self._gather_arrivals(batch)  # inside: a stop while it waits answers them
-                await self._process(batch)
+                await self._commit_isolating(batch)
             except asyncio.CancelledError:
                 for p in batch:
                     if not p.future.done():
@@ -301,6 +312,51 @@ class Sequencer:
                 for p in batch:
                     if not p.future.done():
                         p.future.set_exception(Unavailable("the batch failed to commit"))
+
+    async def _commit_isolating(self, batch: list[_Pending]) -> None:
+        """Commit the batch; if one command makes it fail, commit it without that one.
+
+        A failure of the database itself propagates (503 to all, from `_run`).
+        Any other failure is some command's: the state goes back to the
+        committed one and the batch is split in halves until the failing
+        commands stand alone (`_bisect`). Costs one state reload per failed
+        attempt, about 1 + log2(batch size) per bad command; the door
+        (core/envelope.py) refuses every cause known, so this path is rare.
+        """
+        try:
+            await self._process(batch)
+        except Exception as exc:
+            if is_infrastructure_failure(exc):
+                raise
+            log.warning("a batch of %d failed (%s: %s); isolating the command that failed it",
+                        len(batch), type(exc).__name__, exc)
+            await self._reload()
+            await self._bisect(batch, exc)
+
+    async def _bisect(self, batch: list[_Pending], cause: Exception) -> None:
+        """Commit halves of a batch that failed with `cause`; refuse what fails alone.
+
+        On entry the in-memory state equals the committed state.
+        """
+        if len(batch) == 1:
+            self.isolated_commands += 1
+            refusal = refusal_for(cause)
+            parsed = batch[0].command.parsed
+            log.error("refused %s from %s (nonce %s) alone: it failed its batch (%s: %s)",
+                      parsed.contract.name, parsed.signer, parsed.nonce,
+                      type(cause).__name__, cause, exc_info=cause)
+            if not batch[0].future.done():
+                batch[0].future.set_exception(refusal)
+            return
+        middle = len(batch) // 2
+        for part in (batch[:middle], batch[middle:]):
+            try:
+                await self._process(part)
+            except Exception as exc:
+                if is_infrastructure_failure(exc):
+                    raise
+                await self._reload()
+                await self._bisect(part, exc)
 
     def _fail_all(self, batch: list[_Pending], reason: str) -> None:
         """Answer 503 to the batch and to everything queued (the loop is ending)."""
