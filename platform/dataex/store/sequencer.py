@@ -318,10 +318,11 @@ class Sequencer:
 
         A failure of the database itself propagates (503 to all, from `_run`).
         Any other failure is some command's: the state goes back to the
-        committed one and the batch is split in halves until the failing
-        commands stand alone (`_bisect`). Costs one state reload per failed
-        attempt, about 1 + log2(batch size) per bad command; the door
-        (core/envelope.py) refuses every cause known, so this path is rare.
+        committed one and the batch's commands are committed one at a time, so
+        the failing ones stand alone (`_commit_one_by_one`). That costs one
+        state reload, one more per failing command, and one commit per command
+        (bench/isolation.py measures it); the door (core/envelope.py) refuses
+        every cause known, so this path is rare.
         """
         try:
             await self._process(batch)
@@ -331,32 +332,29 @@ class Sequencer:
             log.warning("a batch of %d failed (%s: %s); isolating the command that failed it",
                         len(batch), type(exc).__name__, exc)
             await self._reload()
-            await self._bisect(batch, exc)
+            await self._commit_one_by_one(batch)
 
-    async def _bisect(self, batch: list[_Pending], cause: Exception) -> None:
-        """Commit halves of a batch that failed with `cause`; refuse what fails alone.
+    async def _commit_one_by_one(self, batch: list[_Pending]) -> None:
+        """Commit each command of a failed batch alone; refuse those that fail alone.
 
-        On entry the in-memory state equals the committed state.
+        On entry the in-memory state equals the committed state, and it does
+        again after each command, committed or refused.
         """
-        if len(batch) == 1:
-            self.isolated_commands += 1
-            refusal = refusal_for(cause)
-            parsed = batch[0].command.parsed
-            log.error("refused %s from %s (nonce %s) alone: it failed its batch (%s: %s)",
-                      parsed.contract.name, parsed.signer, parsed.nonce,
-                      type(cause).__name__, cause, exc_info=cause)
-            if not batch[0].future.done():
-                batch[0].future.set_exception(refusal)
-            return
-        middle = len(batch) // 2
-        for part in (batch[:middle], batch[middle:]):
+        for pending in batch:
+            if pending.future.done():
+                continue
             try:
-                await self._process(part)
+                await self._process([pending])
             except Exception as exc:
                 if is_infrastructure_failure(exc):
                     raise
                 await self._reload()
-                await self._bisect(part, exc)
+                self.isolated_commands += 1
+                parsed = pending.command.parsed
+                log.error("refused %s from %s (nonce %s) alone: it failed its batch (%s: %s)",
+                          parsed.contract.name, parsed.signer, parsed.nonce,
+                          type(exc).__name__, exc, exc_info=exc)
+                pending.future.set_exception(refusal_for(exc))
 
     def _fail_all(self, batch: list[_Pending], reason: str) -> None:
         """Answer 503 to the batch and to everything queued (the loop is ending)."""
