@@ -8,17 +8,20 @@ then starts in about half the time.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import sys
-from typing import cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import click
 
-from dataex.cli.common import EXIT_LOCKED, print_json, settings
+from dataex.cli.common import EXIT_LOCKED, print_json
 from dataex.settings import Settings
 
 log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 async def _init(s: Settings, *, demo: bool) -> dict[str, object]:
@@ -61,13 +64,66 @@ async def _init(s: Settings, *, demo: bool) -> dict[str, object]:
 
 
 def _run_init(s: Settings, *, demo: bool) -> dict[str, object]:
-    from dataex.store.sequencer import SequencerLocked
+    return asyncio.run(_init(s, demo=demo))
+
+
+def starting(fn: F) -> F:
+    """A failure to start is one line on stderr and a distinct exit code, never a traceback.
+
+    The codes are in store/startup.py and docs/operators.md; `-v` logs the
+    traceback as well.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from dataex.keyfiles import KeyFileError
+        from dataex.store.sequencer import SequencerLocked
+        from dataex.store.startup import EXIT_KEYS, EXIT_SETTINGS, StartupFailure
+
+        try:
+            return fn(*args, **kwargs)
+        except StartupFailure as exc:
+            code, message = exc.exit_code, str(exc)
+        except SequencerLocked as exc:
+            code, message = EXIT_LOCKED, str(exc)
+        except KeyFileError as exc:
+            code, message = EXIT_KEYS, f"{exc}; restore the data directory's keys/ folder"
+        except SettingsError as exc:
+            code, message = EXIT_SETTINGS, f"{exc}; see `dataex settings`"
+        log.debug("start failed", exc_info=True)
+        click.echo(f"error: {message}", err=True)
+        sys.exit(code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class SettingsError(ValueError):
+    """A DATAEX_* variable that does not parse."""
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from exc
+
+
+def _check_address(host: str, port: int) -> None:
+    """Fail before any work if the HTTP address cannot be bound (granian would only log it)."""
+    import socket
+
+    from dataex.store.startup import EXIT_ADDRESS, StartupFailure
 
     try:
-        return asyncio.run(_init(s, demo=demo))
-    except SequencerLocked as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_LOCKED)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise StartupFailure(
+            EXIT_ADDRESS, f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            "stop what uses it, or choose another with --port / DATAEX_PORT") from exc
 
 
 DEMO_NOTICE_PERIOD_SECONDS = "0"
@@ -85,6 +141,7 @@ def _demo_defaults() -> None:
 @click.command()
 @click.option("--demo", is_flag=True,
               help="Also admit the demo participants and seed the registry.")
+@starting
 def init(demo: bool) -> None:
     """Create the data directory, the operator and log keys, and the genesis entry.
 
@@ -92,7 +149,7 @@ def init(demo: bool) -> None:
     """
     if demo:
         _demo_defaults()
-    print_json(_run_init(settings(), demo=demo))
+    print_json(_run_init(_settings(), demo=demo))
 
 
 @click.command()
@@ -100,27 +157,30 @@ def init(demo: bool) -> None:
               help="Seed demo participants (keys in DATA_DIR/demo-keys), registry and market.")
 @click.option("--host", default=None, help="Bind address (default DATAEX_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default DATAEX_PORT).")
+@starting
 def serve(demo: bool, host: str | None, port: int | None) -> None:
     """Run the HTTP service (initialising and migrating the database first).
 
     One server writes to a database: a second `serve` on the same database
-    exits with code 3 and says so.
+    exits with code 3 and says so. Every other failure to start is one line
+    and its own exit code (docs/operators.md).
     """
     if demo:
         _demo_defaults()
-    s = settings()
-    embedded = s.embedded
     if host:
         os.environ["DATAEX_HOST"] = host
     if port:
         os.environ["DATAEX_PORT"] = str(port)
+    s = _settings()
+    embedded = s.embedded
+    _check_address(s.host, s.port)
     # The embedded server is started here, in the parent, and outlives the
     # worker; the worker then reaches it by URL like any external server.
     from dataex.store.runtime import resolve_database_url
 
     url = resolve_database_url(s)
     os.environ["DATAEX_DATABASE_URL"] = url
-    s = Settings.from_env()
+    s = _settings()
     facts = _run_init(s, demo=demo)
     base = f"http://{s.host}:{s.port}"
     click.echo(f"dataex {'(demo) ' if demo else ''}serving on {base}")
@@ -164,11 +224,12 @@ def db() -> None:
 
 
 @db.command("upgrade")
+@starting
 def db_upgrade() -> None:
     """Apply the Alembic migrations up to the latest revision."""
     from dataex.store.runtime import prepare_database
 
-    s = settings()
+    s = _settings()
     _url, has_role = asyncio.run(prepare_database(s))
     click.echo("database is at the latest revision"
                + ("" if has_role else " (no app role: the user may not create roles)"))

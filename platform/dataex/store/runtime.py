@@ -9,7 +9,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import alembic.util.exc
+import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dataex.log_keys import LogKeyFiles
@@ -21,6 +25,7 @@ from dataex.store.loader import MarketSettings
 from dataex.store.migrate import upgrade
 from dataex.store.roles import ensure_app_role
 from dataex.store.sequencer import Sequencer
+from dataex.store.startup import EXIT_DATABASE, EXIT_SCHEMA, StartupFailure
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +38,36 @@ def resolve_database_url(settings: Settings) -> str:
 
 
 async def prepare_database(settings: Settings) -> tuple[str, bool]:
-    """Migrate to head and refresh the app role; return (url, runs as app role)."""
+    """Migrate to head and refresh the app role; return (url, runs as app role).
+
+    Raises `StartupFailure` for what a person must fix: a database that does
+    not answer, refuses the login, or holds a schema this dataex does not know.
+    """
     url = resolve_database_url(settings)
-    await upgrade(url)
-    admin = create_engine(url, pool_size=1, max_overflow=0)
+    where = "the embedded PostgreSQL" if not settings.database_url else _safe_url(url)
     try:
-        has_role = await ensure_app_role(admin, settings.app_role)
-    finally:
-        await admin.dispose()
+        await upgrade(url)
+        admin = create_engine(url, pool_size=1, max_overflow=0)
+        try:
+            has_role = await ensure_app_role(admin, settings.app_role)
+        finally:
+            await admin.dispose()
+    except alembic.util.exc.CommandError as exc:
+        raise StartupFailure(
+            EXIT_SCHEMA, f"the database at {where} cannot be migrated: {exc}",
+            "it was written by a newer dataex (run that version) or restored from another "
+            "deployment") from exc
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, DBAPIError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise StartupFailure(
+            EXIT_DATABASE, f"cannot use the database at {where}: {reason}",
+            "check DATAEX_DATABASE_URL and that PostgreSQL runs and accepts this user") from exc
     return url, has_role
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _log_key(settings: Settings) -> Ed25519PrivateKey | None:
