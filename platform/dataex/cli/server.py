@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
@@ -233,6 +234,57 @@ def db_upgrade() -> None:
     _url, has_role = asyncio.run(prepare_database(s))
     click.echo("database is at the latest revision"
                + ("" if has_role else " (no app role: the user may not create roles)"))
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@starting
+def db_backup(file: Path) -> None:
+    """Write a consistent backup of the database to FILE (pg_dump + a manifest).
+
+    Works while the service runs. The keys of the data directory are not in it:
+    keep them apart (docs/operators.md).
+    """
+    from dataex.store.backup import BackupError, backup
+    from dataex.store.runtime import resolve_database_url
+
+    url = resolve_database_url(_settings())
+    try:
+        manifest = asyncio.run(backup(url, file, _progress))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup written to {file}: log of {manifest.log.log_size} entries, root "
+               f"{manifest.log.root or '-'}, {manifest.dump_bytes} bytes of dump")
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@starting
+def db_restore(file: Path) -> None:
+    """Restore FILE into an empty database (the embedded one of an empty data directory,
+    or DATAEX_DATABASE_URL's) and check it against the backup's manifest."""
+    from dataex.bootstrap import KeyPaths
+    from dataex.store.backup import BackupError, restore
+    from dataex.store.runtime import prepare_database, resolve_database_url
+
+    s = _settings()
+    url = resolve_database_url(s)
+    try:
+        manifest = asyncio.run(restore(url, file, _progress))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    asyncio.run(prepare_database(s))  # grants of the app role; migrations if any are newer
+    click.echo(f"restored {file}: log of {manifest.log.log_size} entries, root "
+               f"{manifest.log.root or '-'} (as in its manifest)")
+    keys = KeyPaths.of(s)
+    missing = [str(p) for p in (keys.operator, keys.log) if not p.exists()]
+    if missing:
+        click.echo("before `dataex serve`, copy the original data directory's keys here: "
+                   + ", ".join(missing), err=True)
+
+
+def _progress(line: str) -> None:
+    click.echo(f"  {line}", err=True)
 
 
 @click.command("settings")
