@@ -28,12 +28,13 @@ import msgspec
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.factories import ADMIT, Actor, encode  # noqa: E402
+from tests.market_setup import APPROVE, DEFINE_TOKEN, PLACE, floor, order, token_body  # noqa: E402
+
 from dataex.core.envelope import envelope_from_object, parse_envelope  # noqa: E402
 from dataex.settings import Settings  # noqa: E402
 from dataex.store.embedded import start_embedded, stop_embedded  # noqa: E402
 from dataex.store.runtime import Runtime, open_runtime  # noqa: E402
-from tests.factories import ADMIT, Actor, encode  # noqa: E402
-from tests.market_setup import APPROVE, DEFINE_TOKEN, PLACE, floor, order, token_body  # noqa: E402
 
 
 def _commands(runtime: Runtime, envelopes: list[dict]) -> list:  # type: ignore[type-arg]

@@ -65,7 +65,7 @@ async def test_a_restored_backup_has_the_same_root_books_and_balances(
             report = verify_export(exported, expected_size=manifest.log.log_size)
             assert report.ok, report.fault
             # and the restored service writes on, append-only as before
-            with pytest.raises(Exception, match="append-only|not allowed|permission"):
+            with pytest.raises(Exception, match=r"append-only|not allowed|permission"):
                 async with restored.engine.begin() as conn:
                     await conn.exec_driver_sql("DELETE FROM audit_entries WHERE seq = 1")
         finally:
