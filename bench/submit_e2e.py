@@ -122,7 +122,7 @@ def load(port: int, path: str, bodies: list[bytes], connections: int, work: Path
         meter.start()
     if wrk is not None:
         out = subprocess.run(
-            [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+            [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
              "-s", str(REPO / "bench" / "wrk_bodies.lua"),
              f"http://127.0.0.1:{port}{path}", "--", str(bodies_file),
              *(["repeat"] if repeat else [])],
@@ -233,11 +233,12 @@ def _meter(server: subprocess.Popen[bytes], postmaster: int | None) -> CpuMeter:
 
 
 def run_dataex(n: int, connections: int, work: Path, kind: str, seconds: float,
-               url: str, postmaster: int | None) -> tuple[dict, list[bytes]]:
+               url: str, postmaster: int | None,
+               extra_env: dict[str, str] | None = None) -> tuple[dict, list[bytes]]:
     """dataex's rate; also returns the bodies it was sent (the floor server signs the same)."""
     port = free_port()
     env = {**os.environ, "DATAEX_DATA_DIR": str(work / "data"), "DATAEX_PORT": str(port),
-           "DATAEX_DATABASE_URL": url}
+           "DATAEX_DATABASE_URL": url, **(extra_env or {})}
     server = subprocess.Popen([sys.executable, "-m", "dataex", "serve"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -318,7 +319,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--kind", choices=["admissions", "orders"], default="admissions",
                         help="what the pre-signed documents are")
+    parser.add_argument("--observability", action="store_true",
+                        help="instead of the peers: dataex with metrics and JSON logs on, with "
+                        "metrics off, and with both off, side by side in each round")
     args = parser.parse_args()
+    if args.observability:
+        return observability(args)
     rows: dict[str, list[dict]] = {"dataex": [], "floor": [], "noop": []}
     for round_no in range(args.rounds):
         with tempfile.TemporaryDirectory(prefix="dataex-bench-") as folder:
@@ -358,6 +364,47 @@ def main() -> int:
     print(f"load generator: {rows['dataex'][0]['loadgen']}")
     print("every 201 is in the database" if not lost else f"MISMATCH 201 vs rows: {lost}")
     return 0 if not lost else 1
+
+
+OBSERVABILITY = {
+    "metrics and JSON logs on (default)": {"DATAEX_METRICS": "1", "DATAEX_LOG_FORMAT": "json"},
+    "metrics off, JSON logs on": {"DATAEX_METRICS": "0", "DATAEX_LOG_FORMAT": "json"},
+    "metrics off, request and batch logs off": {"DATAEX_METRICS": "0",
+                                                 "DATAEX_LOG_FORMAT": "none"},
+}
+
+
+def observability(args: argparse.Namespace) -> int:
+    """What /metrics and the per-request logs cost: the same load, three ways, each round."""
+    rows: dict[str, list[dict]] = {name: [] for name in OBSERVABILITY}
+    for round_no in range(args.rounds):
+        order = list(OBSERVABILITY.items())
+        if round_no % 2:
+            order.reverse()  # neither setting always goes first on a machine that warms up
+        for name, env in order:
+            with tempfile.TemporaryDirectory(prefix="dataex-bench-") as folder:
+                work = Path(folder)
+                urls, postmaster = database_urls(work)
+                try:
+                    summary, _ = run_dataex(args.documents, args.connections, work, args.kind,
+                                            args.seconds, urls["dataex"], postmaster, env)
+                finally:
+                    if postmaster is not None:
+                        stop_embedded(work / "pg")
+            rows[name].append(summary)
+            print(f"round {round_no + 1} {name}: {summary['rate']:,.0f}/s", file=sys.stderr)
+    base = statistics.median(r["rate"] for r in rows["metrics off, request and batch logs off"])
+    print("| dataex POST /v1/documents | orders/s (median) | p99 ms | server CPU µs/request | "
+          "÷ all off |\n|---|---:|---:|---:|---:|")
+    for name, runs in rows.items():
+        rate = statistics.median(r["rate"] for r in runs)
+        print(f"| {name} | {rate:,.0f} | {statistics.median(r['p99_ms'] for r in runs):.1f} | "
+              f"{statistics.median(r['server_cpu_us'] for r in runs):,.0f} | "
+              f"{rate / base:.3f} |")
+    on = statistics.median(r["rate"] for r in rows["metrics and JSON logs on (default)"])
+    off = statistics.median(r["rate"] for r in rows["metrics off, JSON logs on"])
+    print(f"\nmetrics on ÷ metrics off (same logs): {on / off:.3f}")
+    return 0
 
 
 if __name__ == "__main__":

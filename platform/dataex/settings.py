@@ -68,10 +68,20 @@ class Settings:
         default=96 * 1024 * 1024)
     app_role: str = _doc("Database role the service runs as (lacks UPDATE/DELETE on the log)",
                          default="dataex_app")
+    log_format: str = _doc(
+        "Log lines on stdout: json (one object per line: every request, every batch), text, "
+        "or none (warnings only)",
+        default="json")
+    metrics: int = _doc("1 serves GET /metrics (Prometheus text format); 0 turns metrics off",
+                        default=1)
 
     def __post_init__(self) -> None:
         if self.notice_period_seconds < 0:
             raise ValueError("DATAEX_NOTICE_PERIOD_SECONDS must not be negative")
+        if self.log_format not in ("json", "text", "none"):
+            raise ValueError("DATAEX_LOG_FORMAT must be json, text or none")
+        if self.metrics not in (0, 1):
+            raise ValueError("DATAEX_METRICS must be 0 or 1")
 
     @property
     def max_clock_skew(self) -> timedelta:

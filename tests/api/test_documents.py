@@ -146,11 +146,15 @@ async def controller_only(runtime):  # type: ignore[no-untyped-def]
     from dataex.api.documents import SubmitFastPath
 
     app = create_app(runtime=runtime)
-    assert isinstance(app.asgi_handler, SubmitFastPath)
-    app.asgi_handler = app.asgi_handler.inner
+    observed = app.asgi_handler  # request ids, logs and metrics, outermost
+    assert isinstance(observed.inner, SubmitFastPath)
+    observed.inner = observed.inner.inner
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://dataex.test") as client:
         yield client
+
+
+SAME_ID = {"x-request-id": "compare-1"}  # both answers echo it, in the header and problem body
 
 
 def _same_answer(fast: Any, controller: Any) -> None:
@@ -169,8 +173,9 @@ async def test_the_fast_path_answers_a_new_and_a_repeated_document_as_the_contro
     assert by_fast.headers.keys() == by_controller.headers.keys()
     assert by_controller.json()["seq"] == by_fast.json()["seq"] + 1
     for envelope in (first, second):  # the replayed receipts: same bytes and headers both ways
-        _same_answer(await api.post("/v1/documents", content=encode(envelope)),
-                     await controller_only.post("/v1/documents", content=encode(envelope)))
+        _same_answer(await api.post("/v1/documents", content=encode(envelope), headers=SAME_ID),
+                     await controller_only.post("/v1/documents", content=encode(envelope),
+                                                headers=SAME_ID))
     assert await _log_size(api) == 6
 
 
@@ -181,8 +186,8 @@ async def test_the_fast_path_refuses_as_the_controller_does(  # type: ignore[no-
     assert (await api.post("/v1/documents", content=encode(used))).status_code == 201
     world["used_nonce"] = "used-1"
     body = BAD_INPUTS[case][0](world)
-    _same_answer(await api.post("/v1/documents", content=body),
-                 await controller_only.post("/v1/documents", content=body))
+    _same_answer(await api.post("/v1/documents", content=body, headers=SAME_ID),
+                 await controller_only.post("/v1/documents", content=body, headers=SAME_ID))
 
 
 async def test_a_body_sent_in_chunks_is_read_whole_and_an_oversized_one_refused(  # type: ignore[no-untyped-def]

@@ -252,10 +252,12 @@ async def test_the_inclusion_fast_path_answers_as_the_controller_does(runtime, a
     """Plain queries skip the framework; others (here an extra parameter) take the controller."""
     ensure_keys(runtime.settings)
     await _checkpointed(runtime, api, 300)
-    for fast, slow in (("seq=7", "seq=7&x=1"), ("seq=300&size=300", "x=&size=300&seq=300"),
-                       ("size=257&seq=1", "seq=1&size=257&seq=1"), ("seq=256", "seq=256&x")):
-        quick = await api.get(f"/v1/audit/proof/inclusion?{fast}")
-        framework = await api.get(f"/v1/audit/proof/inclusion?{slow}")
+    pairs = (("seq=7", "seq=7&x=1"), ("seq=300&size=300", "x=&size=300&seq=300"),
+             ("size=257&seq=1", "seq=1&size=257&seq=1"), ("seq=256", "seq=256&x"))
+    for number, (fast, slow) in enumerate(pairs):
+        same_id = {"x-request-id": f"compare-{number}"}  # both echo it
+        quick = await api.get(f"/v1/audit/proof/inclusion?{fast}", headers=same_id)
+        framework = await api.get(f"/v1/audit/proof/inclusion?{slow}", headers=same_id)
         assert quick.status_code == framework.status_code == 200
         assert quick.content == framework.content
         assert quick.headers == framework.headers

@@ -30,15 +30,22 @@ class Server:
     data_dir: Path
     process: subprocess.Popen[str] | None = None
 
+    @property
+    def log_path(self) -> Path:
+        """The server's stdout and stderr (a file: a pipe nobody reads would fill and block it)."""
+        return self.data_dir.parent / "server.log"
+
     def start(self, *args: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "dataex", "serve", *args],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "dataex", "serve", *args],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, text=True,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"server exited: {self.process.stdout.read()}")  # type: ignore[union-attr]
+                raise AssertionError(f"server exited: {self.log_path.read_text()}")
             try:
                 if httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200:
                     return
@@ -48,15 +55,16 @@ class Server:
         raise AssertionError("server did not become ready in 60 s")
 
     def stop(self) -> str:
+        """Stop the server; its output since it started."""
         assert self.process is not None
         self.process.terminate()
         try:
-            out, _ = self.process.communicate(timeout=30)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            out, _ = self.process.communicate()
+            self.process.wait()
         self.process = None
-        return out
+        return self.log_path.read_text()
 
     def cli(
         self, *args: str, check: bool = True, stdin: str | None = None

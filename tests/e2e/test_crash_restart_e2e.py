@@ -42,12 +42,15 @@ def _env(data_dir: Path, port: int) -> dict[str, str]:
 
 def _start(env: dict[str, str], url: str, *args: str) -> subprocess.Popen[str]:
     """`dataex serve`, ready; the round fails if this start does not come up by itself."""
-    process = subprocess.Popen([sys.executable, "-m", "dataex", "serve", *args], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log_path = Path(env["DATAEX_DATA_DIR"]).parent / "server.log"
+    with log_path.open("a") as log:  # a file: a pipe nobody reads would fill and block it
+        process = subprocess.Popen([sys.executable, "-m", "dataex", "serve", *args], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"start failed ({process.returncode}):\n{process.stdout.read()}")  # type: ignore[union-attr]
+            raise AssertionError(f"start failed ({process.returncode}):\n"
+                                 + log_path.read_text()[-4000:])
         try:
             if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
                 return process

@@ -16,7 +16,10 @@ from dataex.api.audit import AuditController
 from dataex.api.contracts import ContractsController, ProblemsController
 from dataex.api.documents import DocumentsController, with_submit_fast_path
 from dataex.api.health import HealthController
+from dataex.api.logs import RequestLog
 from dataex.api.market import MarketController
+from dataex.api.metrics import Metrics, runtime_gauges
+from dataex.api.observability import observed
 from dataex.api.participants import ParticipantsController
 from dataex.api.problems import EXCEPTION_HANDLERS
 from dataex.api.proofs import ProofsController, WellKnownController, with_inclusion_fast_path
@@ -29,9 +32,20 @@ from dataex.store.runtime import Runtime, open_runtime
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
-    """Build the app; with `runtime` given (tests), the caller owns its life cycle."""
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
+               request_log: RequestLog | None = None) -> Litestar:
+    """Build the app; with `runtime` given (tests), the caller owns its life cycle.
+
+    `request_log` writes the access log (the server passes one; tests may).
+    """
     settings = settings or (runtime.settings if runtime else Settings.from_env())
+
+    metrics = Metrics() if settings.metrics else None
+
+    def observe(rt: Runtime) -> None:
+        if metrics is not None:
+            rt.sequencer.on_batch = metrics.batch
+            runtime_gauges(metrics, rt)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -39,11 +53,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             yield
             return
         own = await open_runtime(settings)
+        observe(own)
         app.state.runtime = own
         try:
             yield
         finally:
             await own.close()
+
+    if runtime is not None:
+        observe(runtime)
 
     app = Litestar(
         route_handlers=[
@@ -75,4 +93,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ),
         debug=False,
     )
-    return with_submit_fast_path(with_inclusion_fast_path(app))
+    app.state.metrics = metrics
+    return observed(with_submit_fast_path(with_inclusion_fast_path(app)), metrics, request_log)

@@ -8,8 +8,11 @@ from __future__ import annotations
 from litestar import Litestar
 
 from dataex.api.app import create_app
+from dataex.api.logs import RequestLog, configure_logging
 from dataex.settings import Settings
 
 
 def app_factory() -> Litestar:
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    configure_logging(settings.log_format)
+    return create_app(settings, request_log=RequestLog(settings.log_format))

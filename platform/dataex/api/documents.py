@@ -19,6 +19,7 @@ from litestar.enums import ScopeType
 from litestar.serialization import encode_json
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
+from dataex.api.observability import note_signer
 from dataex.api.problems import (
     INTERNAL_ERROR,
     PROBLEM_MEDIA_TYPE,
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 async def submit_document(runtime: Runtime, raw: bytes) -> tuple[dict[str, Any], dict[str, str]]:
     """Parse, check and commit one signed document: (receipt, extra headers) once durable."""
     parsed = parse_envelope(raw, runtime.settings.max_body_bytes)
+    note_signer(parsed.signer)
     receipt = await runtime.sequencer.accept(parsed, max_skew=runtime.settings.max_clock_skew)
     return receipt.to_dict(), {"Dataex-Replayed": "true"} if receipt.replayed else {}
 

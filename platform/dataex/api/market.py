@@ -21,6 +21,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
+from dataex.api.observability import note_signer
 from dataex.api.state import runtime_from
 from dataex.core.encoding import b64url_encode
 from dataex.core.errors import NotFound, SchemaViolation
@@ -56,8 +57,11 @@ def signed_participant(request: Request[Any, Any, Any], body: bytes = b"") -> st
     runtime = runtime_from(request)
     query = request.scope.get("query_string", b"").decode("latin-1")
     target = request.scope["path"] + (f"?{query}" if query else "")
+    header = request.headers.get(AUTH_HEADER)
+    if header:
+        note_signer(header.partition("key_id=")[2].partition(";")[0][:64] or "unparsed")
     return authenticate_request(
-        request.headers.get(AUTH_HEADER),
+        header,
         request.method,
         target,
         body,

@@ -13,6 +13,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from dataex.api.observability import note_refusal, request_id
 from dataex.core.errors import DomainError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -41,7 +42,11 @@ INTERNAL_ERROR = ("internal-error", "Internal server error",
 def problem_body(
     *, status: int, slug: str, title: str, detail: str, instance: str, **extra: Any
 ) -> dict[str, Any]:
-    """The RFC 9457 members of a problem, with its extension members."""
+    """The RFC 9457 members of a problem, with its extension members and the request id.
+
+    Also notes the slug as the request's refusal, for its log line and metrics.
+    """
+    note_refusal(slug)
     standard = {
         "type": f"/problems/{slug}",
         "title": title,
@@ -49,6 +54,9 @@ def problem_body(
         "detail": detail,
         "instance": instance,
     }
+    current = request_id()
+    if current is not None:
+        standard["request_id"] = current
     # RFC 9457's own members always win: an extension member may never redefine them.
     return {**extra, **standard}
 

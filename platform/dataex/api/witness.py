@@ -47,6 +47,9 @@ class WitnessController(Controller):
             max_future_seconds=runtime.settings.max_clock_skew_seconds,
         )
         inserted = await store_cosignatures(runtime.engine, size, accepted, datetime.now(UTC))
+        metrics = request.app.state.get("metrics")
+        if metrics is not None:
+            metrics.cosignatures.inc(len(inserted))
         return Response(
             {
                 "size": size,

@@ -76,6 +76,16 @@ class Checkpointer:
                 self._latest = await latest_checkpoint(conn)
         return self._latest
 
+    def latest_size(self) -> int:
+        """Tree size of the latest checkpoint known to this process (0 before the first)."""
+        return self._latest.size if self._latest is not None else 0
+
+    def seconds_since_latest(self, now: float) -> float:
+        """Age of the latest checkpoint known to this process (for /metrics); NaN if none."""
+        if self._latest is None:
+            return float("nan")
+        return now - self._latest.signed_at.timestamp()
+
     async def checkpoint(self) -> StoredCheckpoint | None:
         """Sign and store a checkpoint of the committed tree if it grew; return the latest."""
         async with self._lock:
@@ -83,6 +93,7 @@ class Checkpointer:
             async with self.engine.connect() as conn:
                 previous = await latest_checkpoint(conn)
                 if size == 0 or (previous is not None and previous.size >= size):
+                    self._latest = previous
                     return previous
                 root = await merkle_store.root_at(conn, size, size)
                 if previous is not None:

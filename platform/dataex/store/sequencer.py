@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -57,6 +58,8 @@ from dataex.store.signature_pool import SignaturePool
 from dataex.store.tables import audit_entries
 
 log = logging.getLogger(__name__)
+batch_log = logging.getLogger("dataex.batches")
+PLACE_CONTRACT = "dataex.market.order.place.v1"
 
 SEQUENCER_LOCK_KEY = 0x6461746165780000  # "dataex" + 0
 # Longest a batch waits for requests already past their first checks (see
@@ -113,6 +116,18 @@ class Receipt:
         }
 
 
+@dataclass(frozen=True)
+class BatchReport:
+    """One committed batch, for metrics and the batch log line."""
+
+    commands: int
+    seconds: float  # from taking the batch to its commit
+    kinds: dict[str, int]  # log entries appended, by contract
+    orders: int
+    trades: int
+    head: int
+
+
 @dataclass
 class _Pending:
     command: Command
@@ -160,6 +175,7 @@ class Sequencer:
         self._lock_pid = 0  # backend pid of the lock connection, checked before each commit
         self.feed = MarketFeed()  # committed market changes, for the live stream
         self.signatures = SignaturePool(verify_threads) if verify_threads > 0 else None
+        self.on_batch: Callable[[BatchReport], None] | None = None  # metrics, when served
         self.isolated_commands = 0  # commands refused alone because they failed their batch
         self.reloads = 0  # state rebuilds from the database (start, failures)
         self._arriving = 0  # requests in `accept`, not yet queued
@@ -200,6 +216,9 @@ class Sequencer:
             with contextlib.suppress(Exception):  # a dead session is already closed
                 await self._lock_conn.close()  # closing the session releases the lock
             self._lock_conn = None
+
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
 
     @property
     def running(self) -> bool:
@@ -402,6 +421,7 @@ class Sequencer:
         # One connection and one transaction for the whole batch: the replay
         # lookup, then every write. The single writer holds no row locks while
         # it applies, so keeping the transaction open meanwhile costs nothing.
+        started = time.perf_counter()
         async with self.engine.begin() as conn:
             committed = await self._committed_documents(conn, batch)
             work, seq, prev_hash = self._apply_batch(batch, committed)
@@ -422,6 +442,26 @@ class Sequencer:
             if self.feed.listening:
                 self.feed.publish(batch_messages(self.state.market, work.events, work.time))
         self._answer(work)
+        self._report(work, len(batch), time.perf_counter() - started)
+
+    def _report(self, work: _Batch, commands: int, seconds: float) -> None:
+        """One log line per batch (dataex.batches, INFO) and the metrics' batch figures."""
+        if self.on_batch is None and not batch_log.isEnabledFor(logging.INFO):
+            return
+        kinds: dict[str, int] = {}
+        for row in work.rows:
+            kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
+        trades = sum(1 for events, _ in work.events for e in events if e["type"] == "trade")
+        report = BatchReport(commands, seconds, kinds, kinds.get(PLACE_CONTRACT, 0), trades,
+                             self.head.seq)
+        if self.on_batch is not None:
+            self.on_batch(report)
+        if batch_log.isEnabledFor(logging.INFO):
+            refused = sum(1 for _, outcome in work.outcomes if isinstance(outcome, DomainError))
+            batch_log.info("batch", extra={"fields": {
+                "commands": commands, "entries": len(work.rows), "refused": refused,
+                "orders": report.orders, "trades": trades, "head": report.head,
+                "commit_ms": round(seconds * 1000, 3)}})
 
     async def _check_lock(self, conn: AsyncConnection) -> None:
         """LockLost unless the lock connection's backend still holds the write lock."""
