@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
         ),
         debug=False,
+        logging_config=None,  # api/logs.py configures the process; Litestar's would replace it
     )
     app.state.metrics = metrics
     return observed(with_submit_fast_path(with_inclusion_fast_path(app)), metrics, request_log)
