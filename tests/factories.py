@@ -59,3 +59,17 @@ def encode(envelope: dict[str, Any]) -> bytes:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def signed_headers(actor: Actor, target: str, *, method: str = "GET", at: int | None = None,
+                   nonce: str | None = None, body: bytes = b"") -> dict[str, str]:
+    """The Dataex-Auth header of one signed request (SPEC section 12), a fresh nonce each."""
+    import secrets
+    import time
+
+    from dataex.core.request_auth import AUTH_HEADER, sign_request
+
+    stamp = int(time.time()) if at is None else at
+    return {AUTH_HEADER: sign_request(actor.key, method, target, stamp,
+                                      nonce or secrets.token_urlsafe(16), body)}
+

@@ -31,6 +31,7 @@ from dataex.core.fingerprint import fingerprint, order_key
 from dataex.core.merkle import leaf_hash
 from dataex.core.registry import Registry
 from dataex.core.registry_contracts import OpenNotice, Register, TakeForReview
+from dataex.core.request_auth import REQUEST_SIGNING_PREFIX, request_signing_bytes, sign_request
 from dataex.core.signing import SIGNING_PREFIX, key_id, public_key_bytes, signing_bytes
 from dataex.core.timefmt import parse_utc
 
@@ -544,6 +545,28 @@ def _door_vectors(trader: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _request_vectors() -> list[dict[str, Any]]:
+    """Signed requests (SPEC section 12): the bytes signed and the Dataex-Auth header."""
+    primary = _private("primary")
+    cases = [
+        ("get-own-orders", "GET", "/v1/market/me/orders?status=open", 1764244800,
+         "n0nce-0000000001", b""),
+        ("get-entry", "GET", "/v1/audit/entries/42", 1764244801, "AAAAAAAAAAAAAAAAAAAAAA", b""),
+        ("post-with-body", "POST", "/v1/anything", 1764244802, "body-nonce-123456",
+         b'{"a":1}'),
+    ]
+    out = []
+    for name, method, target, stamp, nonce, body in cases:
+        signed = request_signing_bytes(method, target, stamp, nonce, body)
+        out.append({
+            "name": name, "key": "primary", "method": method, "target": target,
+            "timestamp": stamp, "nonce": nonce, "body_hex": body.hex(),
+            "signed_text": signed.decode("utf-8"), "signed_hex": signed.hex(),
+            "header": sign_request(primary, method, target, stamp, nonce, body),
+        })
+    return out
+
+
 def build_vectors() -> dict[str, Any]:
     """The whole vectors file as a JSON value; pure and deterministic."""
     positive = (
@@ -563,6 +586,8 @@ def build_vectors() -> dict[str, Any]:
         "certificate_signing_prefix": CERTIFICATE_SIGNING_PREFIX.decode("ascii"),
         "certificate_signing_prefix_hex": CERTIFICATE_SIGNING_PREFIX.hex(),
         "certificates": _certificate_vectors(),
+        "request_signing_prefix": REQUEST_SIGNING_PREFIX,
+        "requests": _request_vectors(),
     }
 
 

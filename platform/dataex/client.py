@@ -107,7 +107,14 @@ class Client:
         return _check(self.http.get(path, params=params))
 
     def signed_get(self, path: str, key: Ed25519PrivateKey, **params: Any) -> Any:
-        """GET one's own data with a signed request (contracts/SPEC.md section 12)."""
+        """GET with a signed request (contracts/SPEC.md section 12): one's own data."""
+        target, headers = self.signed_target(path, key, params)
+        return _check(self.http.get(target, headers=headers))
+
+    @staticmethod
+    def signed_target(path: str, key: Ed25519PrivateKey | None,
+                params: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        """The target with its query, and a Dataex-Auth header (fresh nonce) if `key`."""
         import time
         from urllib.parse import urlencode
 
@@ -115,12 +122,17 @@ class Client:
 
         query = urlencode({k: v for k, v in params.items() if v is not None})
         target = path + (f"?{query}" if query else "")
-        header = sign_request(key, "GET", target, int(time.time()))
-        return _check(self.http.get(target, headers={AUTH_HEADER: header}))
+        if key is None:
+            return target, {}
+        return target, {AUTH_HEADER: sign_request(key, "GET", target, int(time.time()),
+                                                  new_nonce())}
 
-    def export_lines(self, from_seq: int = 1) -> Iterator[str]:
-        """Stream the log's JSON Lines export."""
-        with self.http.stream("GET", "/v1/audit/export", params={"from": from_seq}) as response:
+    def export_lines(self, from_seq: int = 1,
+                     key: Ed25519PrivateKey | None = None) -> Iterator[str]:
+        """Stream the log's JSON Lines export, signed by `key`: a regulator gets the whole
+        log; a participant its own entries with inclusion proofs."""
+        target, headers = self.signed_target("/v1/audit/export", key, {"from": from_seq})
+        with self.http.stream("GET", target, headers=headers) as response:
             if response.status_code >= 400:
                 response.read()
                 _check(response)

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from dataex.check_report import CheckReport
 from dataex.client import Client
 from dataex.core.audit import entry_hash
@@ -98,8 +100,13 @@ def check_rendering(report: LicenceReport, claim: dict[str, Any], product: dict[
                  rendered == document["text"])
 
 
-def check_server_records(report: LicenceReport, client: Client, claim: dict[str, Any]) -> None:
-    """The registry's licence registration and the log entry agree with the document."""
+def check_server_records(report: LicenceReport, client: Client, claim: dict[str, Any],
+                         key: Ed25519PrivateKey) -> None:
+    """The registry's licence registration and the log entry agree with the document.
+
+    The log entry is the trade's, readable by its parties and regulators: `key`
+    signs the read (contracts/SPEC.md section 12).
+    """
     document = claim["document"]
     record = client.get(f"/v1/registry/registrations/{document['registration_id']}")
     market = record.get("market") or {}
@@ -116,7 +123,7 @@ def check_server_records(report: LicenceReport, client: Client, claim: dict[str,
         and market.get("trade_id") == document["trade_id"]
         and market.get("document_hash") == claim["document_hash"],
     )
-    logged = client.get(f"/v1/audit/entries/{claim['seq']}")
+    logged = client.signed_get(f"/v1/audit/entries/{claim['seq']}", key)
     entry = logged["entry"]
     report.check(
         "the log entry hashes to its entry_hash",
@@ -141,16 +148,22 @@ def check_licence(
     client: Client | None,
     licence_id: str,
     *,
+    key: Ed25519PrivateKey | None = None,
     claim: dict[str, Any] | None = None,
     pinned_key_id: str | None = None,
 ) -> tuple[LicenceReport, dict[str, Any]]:
-    """Every check in order; ``claim`` given (a saved answer) and no client: offline only."""
+    """Every check in order; ``claim`` given (a saved answer) and no client: offline only.
+
+    With a client, ``key`` (the licensee's, the licensor's or a regulator's) signs
+    the reads of the licence and of its trade's log entry.
+    """
     if claim is None:
-        assert client is not None
-        claim = client.get(f"/v1/market/licences/{licence_id}")
+        assert client is not None and key is not None
+        claim = client.signed_get(f"/v1/market/licences/{licence_id}", key)
     report = check_claim(claim, licence_id, pinned_key_id)
     if report.ok and client is not None:
+        assert key is not None
         product = client.get(f"/v1/market/products/{claim['document']['symbol']}")
         check_rendering(report, claim, product)
-        check_server_records(report, client, claim)
+        check_server_records(report, client, claim, key)
     return report, claim

@@ -10,7 +10,7 @@ import pytest
 
 from dataex.core.encoding import b64url_encode
 from dataex.core.state import snapshot
-from tests.factories import ADMIT, REVOKE, ROTATE, Actor, encode, now
+from tests.factories import ADMIT, REVOKE, ROTATE, Actor, encode, now, signed_headers
 from tests.platform_setup import admit, submit, with_operator
 
 PROBLEM = "application/problem+json"
@@ -35,7 +35,8 @@ async def test_a_good_document_is_committed_and_answered_201(api, world) -> None
     assert response.status_code == 201, response.text
     receipt = response.json()
     assert receipt["seq"] == 5 and receipt["events"][0]["participant_id"] == "P000004"
-    entry = (await api.get(f"/v1/audit/entries/{receipt['seq']}")).json()
+    target = f"/v1/audit/entries/{receipt['seq']}"
+    entry = (await api.get(target, headers=signed_headers(world["operator"], target))).json()
     assert entry["entry_hash"] == receipt["entry_hash"]
     assert entry["entry"]["envelope"] == envelope
 

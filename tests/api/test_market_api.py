@@ -13,13 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from dataex.core.request_auth import AUTH_HEADER, sign_request
 from dataex.core.state import snapshot
 from dataex.settings import Settings
 from dataex.store import market_queries
 from dataex.store.runtime import Runtime
 from dataex.store.tables import ledger_postings, licences, orders, products, trades
-from tests.factories import Actor, encode
+from tests.factories import Actor, encode, signed_headers
 from tests.market_setup import (
     APPROVE,
     CANCEL,
@@ -248,9 +247,7 @@ async def test_market_data_reads_the_committed_book_and_trades(api, world: World
 
 async def _signed_get(api: Any, actor: Actor, target: str, *, at: int | None = None,
                       signed_target: str | None = None) -> Any:
-    stamp = int(time.time()) if at is None else at
-    header = sign_request(actor.key, "GET", signed_target or target, stamp)
-    return await api.get(target, headers={AUTH_HEADER: header})
+    return await api.get(target, headers=signed_headers(actor, signed_target or target, at=at))
 
 
 async def test_a_participant_reads_its_own_orders_balances_and_licences(api, world: World) -> None:  # type: ignore[no-untyped-def]
@@ -267,7 +264,8 @@ async def test_a_participant_reads_its_own_orders_balances_and_licences(api, wor
 
     held = (await _signed_get(api, alice, "/v1/market/me/licences")).json()["licences"]
     assert len(held) == 1 and held[0]["document"]["licensee"] == alice.participant_id
-    one = (await api.get(f"/v1/market/licences/{held[0]['document']['licence_id']}")).json()
+    licence_id = held[0]["document"]["licence_id"]
+    one = (await _signed_get(api, alice, f"/v1/market/licences/{licence_id}")).json()
     assert one["document_hash"] == held[0]["document_hash"] and one["status"] == "active"
 
     document = one["document"]

@@ -16,6 +16,7 @@ from dataex.core.errors import UnknownSigner
 from dataex.core.tlog_proof import parse_tlog_proof, verify_tlog_proof
 from dataex.store.checkpointer import InconsistentTree
 from dataex.store.tables import checkpoints
+from tests.factories import signed_headers
 from tests.merkle_setup import grow_log, leaf_hashes
 
 
@@ -156,8 +157,13 @@ async def test_rotation_signs_with_both_keys_then_the_new_one(runtime, api, monk
 
 async def test_a_proof_file_verifies_offline_with_the_cli(runtime, api, tmp_path) -> None:  # type: ignore[no-untyped-def]
     ensure_keys(runtime.settings)
-    await _checkpointed(runtime, api, 40)
+    operator = await _checkpointed(runtime, api, 40)
     (vkey,) = await _vkeys(api)
+
+    async def entry(seq: int) -> str:  # the operator signed every entry: it may read them
+        target = f"/v1/audit/entries/{seq}"
+        return (await api.get(target, headers=signed_headers(operator, target))).text
+
     response = await api.get("/v1/audit/proof-file/17")
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
@@ -169,12 +175,12 @@ async def test_a_proof_file_verifies_offline_with_the_cli(runtime, api, tmp_path
 
     proof_file, entry_file = tmp_path / "17.tlog-proof", tmp_path / "17.json"
     proof_file.write_text(text)
-    entry_file.write_text((await api.get("/v1/audit/entries/17")).text)
+    entry_file.write_text(await entry(17))
     ok = CliRunner().invoke(cli, ["audit", "verify-proof", str(proof_file), "--log-key", vkey,
                                   "--entry", str(entry_file)])
     assert ok.exit_code == 0, ok.output
     assert f"ok: entry 17 (leaf {leaves[16].hex()})" in ok.output
-    entry_file.write_text((await api.get("/v1/audit/entries/18")).text)  # the wrong entry
+    entry_file.write_text(await entry(18))  # the wrong entry
     wrong = CliRunner().invoke(cli, ["audit", "verify-proof", str(proof_file), "--log-key", vkey,
                                      "--entry", str(entry_file)])
     assert wrong.exit_code == 2 and "FAIL" in wrong.output

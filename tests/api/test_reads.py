@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from tests.factories import signed_headers
 from tests.platform_setup import admit, with_operator
 
 
@@ -31,16 +33,21 @@ async def test_openapi_describes_every_route(api, runtime) -> None:  # type: ign
 
 async def test_audit_entries_page_in_order_and_export_as_json_lines(api, runtime) -> None:  # type: ignore[no-untyped-def]
     operator = await with_operator(runtime)
-    for name in ("a", "b", "c", "d"):
+    regulator = await admit(runtime, operator, "r", ["regulator"])
+    for name in ("a", "b", "c"):
         await admit(runtime, operator, name, ["trader"])
-    page = (await api.get("/v1/audit/entries", params={"from": 2, "limit": 2})).json()
+
+    async def read(target: str) -> Any:
+        return await api.get(target, headers=signed_headers(regulator, target))
+
+    page = (await read("/v1/audit/entries?from=2&limit=2")).json()
     assert page["size"] == 5 and [e["seq"] for e in page["entries"]] == [2, 3]
     assert page["entries"][1]["entry"]["prev_hash"] == page["entries"][0]["entry_hash"]
 
-    export = await api.get("/v1/audit/export", params={"from": 4})
+    export = await read("/v1/audit/export?from=4")
     lines = [json.loads(line) for line in export.text.splitlines()]
     assert [line["seq"] for line in lines] == [4, 5]
-    one = (await api.get("/v1/audit/entries/4")).json()
+    one = (await read("/v1/audit/entries/4")).json()
     assert lines[0] == one
 
 

@@ -8,7 +8,6 @@ signed at real time; the clock skew allowed is widened to cover the gap).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as day_time
@@ -17,13 +16,12 @@ from typing import Any
 
 import pytest
 
-from dataex.core.request_auth import AUTH_HEADER, sign_request
 from dataex.core.supervision_contracts import FREEZE, LINK, UNFREEZE
 from dataex.settings import Settings
 from dataex.store.queries import stream_audit_lines
 from dataex.store.runtime import Runtime
 from dataex.verifier import verify_export
-from tests.factories import Actor, encode, now
+from tests.factories import Actor, encode, now, signed_headers
 from tests.market_setup import CANCEL, CONSUME, HALT, PLACE, RESUME, TOKEN, Floor, order
 from tests.platform_setup import admit
 from tests.registry_setup import initial, register, through
@@ -95,8 +93,7 @@ async def day(runtime: Runtime) -> Day:
 
 
 async def _get(api: Any, actor: Actor, target: str, **headers: str) -> Any:
-    header = sign_request(actor.key, "GET", target, int(time.time()))
-    return await api.get(target, headers={AUTH_HEADER: header, **headers})
+    return await api.get(target, headers={**signed_headers(actor, target), **headers})
 
 
 # Written out by hand from the scenario above.

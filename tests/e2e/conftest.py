@@ -31,6 +31,14 @@ class Server:
     process: subprocess.Popen[str] | None = None
 
     @property
+    def regulator_key(self) -> str:
+        """The demo regulator's key: it reads the whole log (contracts/SPEC.md §12)."""
+        return str(self.data_dir / "demo-keys" / "regulator.pem")
+
+    def demo_key(self, name: str) -> str:
+        return str(self.data_dir / "demo-keys" / f"{name}.pem")
+
+    @property
     def log_path(self) -> Path:
         """The server's stdout and stderr (a file: a pipe nobody reads would fill and block it)."""
         return self.data_dir.parent / "server.log"

@@ -19,7 +19,7 @@ def test_export_resumes_after_a_torn_line_and_verify_catches_truncation(
     server.start("--demo")
     size = int(httpx.get(f"{server.url}/v1/audit/entries", params={"limit": 1}).json()["size"])
     export = tmp_path / "log.jsonl"
-    first = server.cli("audit", "export", "--out", str(export))
+    first = server.cli("audit", "export", "--out", str(export), "--key", server.regulator_key)
     assert f"wrote {size} entries" in first.stderr
 
     # Cut the export in the middle of entry 10, as a crash mid-download would.
@@ -30,7 +30,7 @@ def test_export_resumes_after_a_torn_line_and_verify_catches_truncation(
     assert torn.returncode == 2
     assert "FAULT at entry 10: the export is truncated" in torn.stderr and "torn" in torn.stderr
 
-    resumed = server.cli("audit", "export", "--out", str(export))
+    resumed = server.cli("audit", "export", "--out", str(export), "--key", server.regulator_key)
     assert "dropped a torn last line" in resumed.stderr
     assert "resuming" in resumed.stderr and "from entry 10" in resumed.stderr
     seqs = [json.loads(line)["seq"] for line in export.read_text().splitlines()
@@ -40,6 +40,7 @@ def test_export_resumes_after_a_torn_line_and_verify_catches_truncation(
     assert f"ok: {size} entries verified" in ok.stdout
 
     # Nothing new: a second resume adds nothing and changes nothing.
-    again = server.cli("audit", "export", "--out", str(export))
+    again = server.cli("audit", "export", "--out", str(export), "--key", server.regulator_key)
     assert "wrote 0 entries" in again.stderr
-    assert server.cli("audit", "verify", "--workers", "0").stdout.startswith(f"ok: {size} ")
+    verified = server.cli("audit", "verify", "--workers", "0", "--key", server.regulator_key)
+    assert verified.stdout.startswith(f"ok: {size} ")

@@ -47,7 +47,8 @@ def test_backup_of_a_demo_restores_into_a_new_data_directory(tmp_path: Path) -> 
 
     server = _start(copy, copy["DATAEX_SERVER"])
     try:
-        verified = _dataex(copy, "audit", "verify").stdout
+        verified = _dataex(copy, "audit", "verify", "--key",
+                           str(tmp_path / "a" / "demo-keys" / "regulator.pem")).stdout
         manifest_root = json.loads(
             subprocess.run(["tar", "-xOf", str(tmp_path / "demo.backup"), "manifest.json"],
                            capture_output=True, text=True, check=True).stdout)["log"]["root"]

@@ -137,7 +137,8 @@ def test_twenty_power_cuts_under_load_lose_nothing_and_every_start_works(tmp_pat
     missing = set(load.acknowledged) - logged
     assert not missing, f"{len(missing)} acknowledged orders are not in the log"
 
-    for command in (["audit", "verify"], ["ledger", "check", "--json"]):
+    regulator = str(data_dir / "demo-keys" / "regulator.pem")
+    for command in (["audit", "verify", "--key", regulator], ["ledger", "check", "--json"]):
         result = subprocess.run([sys.executable, "-m", "dataex", *command], env=env,
                                 capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
@@ -159,7 +160,9 @@ def _cwd(process: psutil.Process) -> Path | None:
 
 def _logged_hashes(env: dict[str, str], out: Path) -> set[str]:
     """Every entry hash in the log, from the server's export."""
-    result = subprocess.run([sys.executable, "-m", "dataex", "audit", "export", "--out", str(out)],
+    regulator = str(Path(env["DATAEX_DATA_DIR"]) / "demo-keys" / "regulator.pem")
+    result = subprocess.run([sys.executable, "-m", "dataex", "audit", "export", "--out", str(out),
+                             "--key", regulator],
                             env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]

@@ -53,18 +53,19 @@ def test_serve_demo_admit_verify_restart_and_catch_an_edit(server: Server, tmp_p
                          body, check=False)
     assert refused.returncode == 2 and "role-not-allowed" in refused.stdout
 
-    ok = server.cli("audit", "verify")
+    ok = server.cli("audit", "verify", "--key", server.regulator_key)
     assert f"ok: {size + 1} entries verified" in ok.stdout
 
     # Restart: everything is still there and still verifies (and nothing is seeded twice).
     server.stop()
     server.start("--demo")
     assert _log_size(server) == size + 1
-    assert f"ok: {size + 1} entries verified" in server.cli("audit", "verify").stdout
+    verified = server.cli("audit", "verify", "--key", server.regulator_key).stdout
+    assert f"ok: {size + 1} entries verified" in verified
 
     # An export edited by hand is caught, and the edited entry is named.
     export = tmp_path / "log.jsonl"
-    server.cli("audit", "export", "--out", str(export))
+    server.cli("audit", "export", "--out", str(export), "--key", server.regulator_key)
     lines = export.read_text().splitlines()
     assert sum(line.startswith('{"seq"') for line in lines) == size + 1  # and checkpoints
     assert server.cli("audit", "verify", "--file", str(export)).returncode == 0
@@ -91,7 +92,8 @@ def test_a_second_server_on_the_same_database_exits_and_says_why(server: Server)
 def test_cli_failures_are_clear(server: Server, tmp_path: Path) -> None:
     missing = server.cli("keys", "show", str(tmp_path / "nope.pem"), check=False)
     assert missing.returncode == 1 and "no key file" in missing.stderr
-    unreachable = server.cli("audit", "verify", check=False)  # server not started
+    unreachable = server.cli("audit", "verify", "--key", server.regulator_key,  # not started
+                             check=False)
     assert unreachable.returncode == 1 and "cannot reach the server" in unreachable.stderr
     bad_json = server.cli("sign", "--contract", "dataex.key.rotate.v1", "--key",
                           str(tmp_path / "nope.pem"), "{oops", check=False)

@@ -35,7 +35,10 @@ def test_demo_licences_are_rendered_signed_registered_and_verify(
     held = server.cli_json("market", "licences", "--key", bob_key)["licences"]
     licence_id = held[0]["document"]["licence_id"]
     document = held[0]["document"]
-    shown = server.cli("licence", "show", licence_id).stdout
+    shown = server.cli("licence", "show", licence_id, "--key", bob_key).stdout
+    nosy = server.cli("licence", "show", licence_id, "--key", server.demo_key("issuer"),
+                      check=False)  # not a party to it: the licence is not public
+    assert nosy.returncode == 2 and "/problems/not-found" in nosy.stdout
     assert shown.startswith(f"DATA LICENCE {licence_id}\n")
     assert f"grants {document['licensee']} (the Licensee)" in shown
     assert f"registry:      {document['registration_id']}" in shown
@@ -53,12 +56,13 @@ def test_demo_licences_are_rendered_signed_registered_and_verify(
                for e in history["events"])
 
     log_key_id = describe(load_key(server.data_dir / "keys" / "log.pem"))["key_id"]
-    verified = server.cli("licence", "verify", licence_id, "--platform-key-id", log_key_id)
+    verified = server.cli("licence", "verify", licence_id, "--platform-key-id", log_key_id,
+                          "--key", bob_key)
     assert verified.stdout.startswith(f"ok: licence {licence_id} of "), verified.stdout
     assert "FAIL" not in verified.stderr
 
     # A saved copy verifies offline; a tampered one does not.
-    saved = server.cli("licence", "show", licence_id, "--json").stdout
+    saved = server.cli("licence", "show", licence_id, "--json", "--key", bob_key).stdout
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
     good.write_text(saved)
     offline = server.cli("licence", "verify", licence_id, "--file", str(good), "--offline")
@@ -78,7 +82,8 @@ def test_demo_licences_are_rendered_signed_registered_and_verify(
     assert resigned.returncode == 2
     assert "FAIL the platform's signature verifies over the document" in resigned.stderr
     pinned = server.cli("licence", "verify", licence_id, "--platform-key-id", "ed25519:other",
+                        "--key", bob_key,
                         check=False)
     assert pinned.returncode == 2
 
-    assert server.cli("audit", "verify").stdout.startswith("ok: ")
+    assert server.cli("audit", "verify", "--key", server.regulator_key).stdout.startswith("ok: ")

@@ -85,7 +85,7 @@ def test_the_demo_market_trades_through_the_cli_and_survives_a_restart(server: S
 
     check = server.cli("ledger", "check")
     assert "ok: every asset sums to zero" in check.stdout, check.stdout
-    verified = server.cli("audit", "verify").stdout
+    verified = server.cli("audit", "verify", "--key", server.regulator_key).stdout
     assert verified.startswith("ok: "), verified
 
     before = _market(server, "book", TOKEN, "--levels", "500")

@@ -58,7 +58,7 @@ class Desk:
 
     def audit_ok(self) -> int:
         """`dataex audit verify` passes; the number of entries it verified."""
-        out = self.server.cli("audit", "verify").stdout
+        out = self.server.cli("audit", "verify", "--key", str(self.keys["regulator"])).stdout
         assert out.startswith("ok: "), out
         return int(out.split()[1])
 
@@ -80,7 +80,8 @@ def _admit(server: Server, keys_dir: Path) -> tuple[dict[str, Path], dict[str, s
     operator = str(server.data_dir / "keys" / "operator.pem")
     paths, ids = {}, {}
     for name, roles in [("registrar", ["registrar"]), ("alice", ["trader"]),
-                        ("bob", ["trader"]), ("bank", ["trader"])]:
+                        ("bob", ["trader"]), ("bank", ["trader"]),
+                        ("regulator", ["regulator"])]:
         paths[name] = keys_dir / f"{name}.pem"
         body = {"display_name": name, "legal_id": f"E2E-{name}",
                 "public_key": describe(new_key(paths[name]))["public_key"], "roles": roles}

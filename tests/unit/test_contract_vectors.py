@@ -28,10 +28,11 @@ from dataex.core.certificate_signing import (
     certificate_signature_valid,
     certificate_signing_bytes,
 )
-from dataex.core.contracts import CONTRACTS
+from dataex.core.contracts import CONTRACTS, AdmitParticipant
 from dataex.core.encoding import b64url_decode
 from dataex.core.envelope import BodyTooLarge, parse_envelope
 from dataex.core.signing import SIGNING_PREFIX, key_id, public_key_bytes, verify_signature
+from tests.factories import Actor
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS_DIR = ROOT / "contracts" / "vectors"
@@ -235,6 +236,42 @@ def test_bad_encodings_are_refused(vector: dict[str, Any]) -> None:
     with pytest.raises(errors.BadEncoding):
         verify_signature(vector["document"], vector["signature"], _public_key(vector["key"]))
     assert vector["problem"] == errors.BadEncoding.slug
+
+
+# (b2) signed requests ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", FILE["requests"], ids=lambda v: v["name"])
+def test_signed_request_vectors_verify_and_are_accepted_once(vector: dict[str, Any]) -> None:
+    from dataex.core.participants import Participants
+    from dataex.core.request_auth import (
+        ReplayedRequest,
+        ReplayGuard,
+        authenticate_request,
+        request_signing_bytes,
+    )
+
+    body = bytes.fromhex(vector["body_hex"])
+    signed = request_signing_bytes(vector["method"], vector["target"], vector["timestamp"],
+                                   vector["nonce"], body)
+    assert signed.hex() == vector["signed_hex"] and signed.decode() == vector["signed_text"]
+    people = Participants()
+    admitted = Actor.new("v")
+    admitted.key = _private_key(vector["key"])
+    people.admit(msgspec.convert(admitted.admission(["trader"]), AdmitParticipant))
+    guard = ReplayGuard(300)
+    args = (vector["header"], vector["method"], vector["target"], body, people)
+    assert authenticate_request(*args, now=vector["timestamp"], max_skew_seconds=300,
+                                replay_guard=guard) == "P000001"
+    with pytest.raises(ReplayedRequest):  # the same header a second time
+        authenticate_request(*args, now=vector["timestamp"] + 1, max_skew_seconds=300,
+                             replay_guard=guard)
+
+
+def _private_key(name: str) -> Any:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(FILE["keys"][name]["seed_hex"]))
 
 
 # (c) SPEC.md --------------------------------------------------------------------------

@@ -10,7 +10,6 @@ Writes are signed documents POSTed to /v1/documents like every other.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -21,14 +20,13 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
-from dataex.api.observability import note_signer
+from dataex.api import access
 from dataex.api.state import runtime_from
 from dataex.core.encoding import b64url_encode
 from dataex.core.errors import NotFound, SchemaViolation
 from dataex.core.licence_templates import LicenceTemplate, template_document
 from dataex.core.products import KINDS as PRODUCT_KINDS
 from dataex.core.products import STATUSES as PRODUCT_STATUSES
-from dataex.core.request_auth import AUTH_HEADER, authenticate_request
 from dataex.core.signing import key_id, public_key_bytes
 from dataex.store import market_queries as q
 from dataex.store.market_projection import CANCELLED, EXPIRED, FILLED, OPEN
@@ -52,23 +50,11 @@ async def _product(request: Request[Any, Any, Any], symbol: str) -> dict[str, An
     return found
 
 
-def signed_participant(request: Request[Any, Any, Any], body: bytes = b"") -> str:
+def signed_participant(request: Request[Any, Any, Any]) -> str:
     """Who a signed request acts for (401 problem+json otherwise)."""
-    runtime = runtime_from(request)
-    query = request.scope.get("query_string", b"").decode("latin-1")
-    target = request.scope["path"] + (f"?{query}" if query else "")
-    header = request.headers.get(AUTH_HEADER)
-    if header:
-        note_signer(header.partition("key_id=")[2].partition(";")[0][:64] or "unparsed")
-    return authenticate_request(
-        header,
-        request.method,
-        target,
-        body,
-        runtime.sequencer.state.participants,
-        now=int(time.time()),
-        max_skew_seconds=int(runtime.settings.max_clock_skew.total_seconds()),
-    )
+    who = access.participant(request).participant_id
+    assert who is not None
+    return who
 
 
 def _template(template: LicenceTemplate) -> dict[str, Any]:
@@ -153,6 +139,7 @@ class MarketController(Controller):
         "/licences/{licence_id:str}",
         summary="One licence: its rendered document, hash, platform signature and links",
         description=(
+            "Signed request of the licensee, the licensor or a regulator (404 for others). "
             "`document` is what the platform signed (contracts/SPEC.md section 11), with "
             "the contract `text` rendered from the product's licence template; "
             "`platform_public_key` is the key named by `platform_key_id` (whose id is its "
@@ -162,10 +149,12 @@ class MarketController(Controller):
         ),
     )
     async def licence(self, request: Request[Any, Any, Any], licence_id: FromPath[str]) -> Any:
+        who = access.participant(request)
         runtime = runtime_from(request)
         found = await q.licence(runtime.engine, licence_id, datetime.now(UTC))
-        if found is None:
-            raise NotFound(f"no licence {licence_id}")
+        parties = {found["document"]["licensee"], found["document"]["licensor"]} if found else set()
+        if found is None or not (who.sees_everything() or who.participant_id in parties):
+            raise NotFound(f"no licence {licence_id} of yours")
         key = runtime.sequencer.licence_key
         public = None if key is None else public_key_bytes(key)
         document = found["document"]

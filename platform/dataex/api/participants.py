@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get
 from litestar.params import FromPath, QueryParameter
 
+from dataex.api import access
 from dataex.api.state import runtime_from
 from dataex.core.contracts import ROLES
 from dataex.core.errors import NotFound, SchemaViolation
@@ -25,13 +26,16 @@ class ParticipantsController(Controller):
     ) -> dict[str, Any]:
         if role is not None and role not in ROLES:
             raise SchemaViolation(f"unknown role {role!r}; roles are {list(ROLES)}")
-        return {"participants": await list_participants(runtime_from(request).engine, role)}
+        who = access.viewer(request)
+        found = await list_participants(runtime_from(request).engine, role)
+        return {"participants": [access.public_participant(p, who) for p in found]}
 
     @get("/{participant_id:str}", summary="One participant with its keys")
     async def show(
         self, request: Request[Any, Any, Any], participant_id: FromPath[str]
     ) -> dict[str, Any]:
+        who = access.viewer(request)
         for p in await list_participants(runtime_from(request).engine):
             if p["participant_id"] == participant_id:
-                return p
+                return access.public_participant(p, who)
         raise NotFound(f"no participant {participant_id}")

@@ -14,13 +14,13 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get
 from litestar.params import QueryParameter
 
-from dataex.api.market import ORDER_STATUSES, Limit, Offset, _one_of, signed_participant
+from dataex.api import access
+from dataex.api.market import ORDER_STATUSES, Limit, Offset, _one_of
 from dataex.api.state import runtime_from
-from dataex.core.errors import DomainError, SchemaViolation
+from dataex.core.errors import SchemaViolation
 from dataex.store import statistics, supervision_queries
 from dataex.store.surveillance import Thresholds, surveillance_report
 
-REGULATOR = "regulator"
 Day = Annotated[str | None, QueryParameter(description="a UTC day, YYYY-MM-DD")]
 FirstDay = Annotated[str | None, QueryParameter(name="from", description="first UTC day")]
 LastDay = Annotated[str | None, QueryParameter(name="to", description="last UTC day")]
@@ -28,18 +28,10 @@ Symbol = Annotated[str | None, QueryParameter(description="a product's symbol")]
 Who = Annotated[str | None, QueryParameter(description="a participant id, e.g. P000003")]
 
 
-class RegulatorOnly(DomainError):
-    status = 403
-    slug = "regulator-only"
-    title = "Only a regulator may read this"
-
-
 def regulator(request: Request[Any, Any, Any]) -> str:
     """The regulator a signed request acts for; 401 if unsigned, 403 if not a regulator."""
-    who = signed_participant(request)
-    roles = runtime_from(request).sequencer.state.participants.by_id[who].roles
-    if REGULATOR not in roles:
-        raise RegulatorOnly(f"{who} is not a regulator")
+    who = access.regulator(request).participant_id
+    assert who is not None
     return who
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import click
 
-from dataex.cli.common import EXIT_REFUSED, friendly_errors, print_json, server_option
+from dataex.cli.common import EXIT_REFUSED, friendly_errors, key_option, print_json, server_option
 from dataex.client import Client
+from dataex.keyfiles import load_key
 from dataex.licence_check import check_licence
 
 
@@ -27,12 +28,16 @@ def licence() -> None:
 @licence.command()
 @click.argument("licence_id")
 @click.option("--json", "as_json", is_flag=True, help="The whole answer (for verify --file).")
+@key_option
 @server_option
 @friendly_errors
-def show(licence_id: str, as_json: bool, server: str) -> None:
-    """LICENCE_ID's contract text and links (--json: document, hash, signature, links)."""
+def show(licence_id: str, as_json: bool, key_path: Path, server: str) -> None:
+    """LICENCE_ID's contract text and links (--json: document, hash, signature, links).
+
+    --key: the licensee's, the licensor's or a regulator's key (licences are not public).
+    """
     with Client(server) as client:
-        claim = client.get(f"/v1/market/licences/{licence_id}")
+        claim = client.signed_get(f"/v1/market/licences/{licence_id}", load_key(key_path))
     if as_json:
         print_json(claim)
         return
@@ -55,20 +60,28 @@ def show(licence_id: str, as_json: bool, server: str) -> None:
               help="The platform log key id you trust; the licence must be signed by it.")
 @click.option("--offline", is_flag=True,
               help="With --file: skip the server (registry record, log entry, rendering).")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="The licensee's, licensor's or a regulator's key (PEM): it "
+              "signs the reads of the licence and its log entry (not needed with --offline).")
 @server_option
 @friendly_errors
 def verify(licence_id: str, file_path: Path | None, platform_key_id: str | None, offline: bool,
-           server: str) -> None:
+           key_path: Path | None, server: str) -> None:
     """Check LICENCE_ID's hash, platform signature, text and registry record; exit 2 on a fault."""
     if offline and file_path is None:
         raise click.UsageError("--offline needs --file")
+    if not offline and key_path is None:
+        raise click.UsageError("--key is needed to read the licence from the server "
+                               "(or check a saved answer with --file ... --offline)")
     claim = None if file_path is None else json.loads(file_path.read_text(encoding="utf-8"))
     if offline:
         report, claim = check_licence(None, licence_id, claim=claim, pinned_key_id=platform_key_id)
     else:
+        assert key_path is not None
         with Client(server) as client:
             report, claim = check_licence(
-                client, licence_id, claim=claim, pinned_key_id=platform_key_id
+                client, licence_id, key=load_key(key_path), claim=claim,
+                pinned_key_id=platform_key_id,
             )
     for name, passed in report.checks:
         click.echo(f"  {'ok  ' if passed else 'FAIL'} {name}", err=True)

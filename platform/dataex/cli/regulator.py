@@ -9,10 +9,8 @@ answers only a regulator's.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import click
 
@@ -38,13 +36,9 @@ def _read(server: str, key_path: Path, path: str, **params: Any) -> None:
 
 def _read_text(server: str, key_path: Path, path: str, **params: Any) -> None:
     """A signed GET whose answer is text (CSV), printed as it came."""
-    from dataex.core.request_auth import AUTH_HEADER, sign_request
-
-    query = urlencode({k: v for k, v in params.items() if v is not None})
-    target = f"{BASE}/{path}" + (f"?{query}" if query else "")
-    header = sign_request(load_key(key_path), "GET", target, int(time.time()))
     with Client(server) as client:
-        response = client.http.get(target, headers={AUTH_HEADER: header})
+        target, headers = client.signed_target(f"{BASE}/{path}", load_key(key_path), params)
+        response = client.http.get(target, headers=headers)
     if response.status_code >= 400:
         raise ProblemError(response.status_code, response.json())
     click.echo(response.text, nl=False)

@@ -187,7 +187,7 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     click.echo(f"dataex {'(demo) ' if demo else ''}serving on {base}")
     click.echo(f"  API docs     {base}/schema")
     click.echo(f"  health       {base}/health/ready")
-    click.echo(f"  audit log    {base}/v1/audit/entries")
+    click.echo(f"  audit log    {base}/v1/audit/checkpoint (entries: dataex audit export --key)")
     click.echo(f"  participants {base}/v1/participants")
     click.echo(f"  registry     {base}/v1/registry/notice-board, {base}/v1/registry/certificates")
     click.echo(f"  market       {base}/v1/market/products, {base}/v1/market/products/SYMBOL/depth")

@@ -1,20 +1,24 @@
-"""Signed requests: how a participant proves who reads its own orders, balances and licences.
+"""Signed requests: how a participant proves who reads its own data, once per request.
 
 A read is not a document (it changes nothing and is not logged), so it is
 signed in a header rather than wrapped in an envelope. The signed bytes bind
-the method, the exact path and query, the time and the body, so a captured
-header cannot be replayed on another resource or, once stale, at all:
+the method, the exact path and query, the time, a fresh nonce and the body, so
+a captured header cannot be used on another resource, later than the clock
+skew allows, or a second time (`ReplayGuard` remembers the nonces it saw for as
+long as their timestamps stay acceptable):
 
-    dataex-request-v1\\n<METHOD>\\n<path?query>\\n<timestamp>\\n<hex SHA-256 of the body>
+    dataex-request-v2\\n<METHOD>\\n<path?query>\\n<timestamp>\\n<nonce>\\n<hex SHA-256 of body>
 
 The header (``Dataex-Auth``) is ``key_id=<key id>;timestamp=<unix seconds>;
-signature=<base64url Ed25519 signature>``. contracts/SPEC.md section 12 is the
-specification for client authors.
+nonce=<16-64 base64url characters>;signature=<base64url Ed25519 signature>``.
+contracts/SPEC.md section 12 is the specification for client authors.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
@@ -27,7 +31,11 @@ from dataex.core.participants import Participants
 from dataex.core.signing import SIGNATURE_BYTES, key_id, public_key_bytes
 
 AUTH_HEADER: Final = "Dataex-Auth"
-REQUEST_SIGNING_PREFIX: Final = "dataex-request-v1"
+REQUEST_SIGNING_PREFIX: Final = "dataex-request-v2"
+NONCE_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# Nonces a server remembers at most; beyond that it refuses signed reads (503-like
+# `too-many-signed-requests`) rather than forget one that could then be replayed.
+MAX_REMEMBERED_NONCES: Final = 1_000_000
 
 
 class AuthenticationRequired(DomainError):
@@ -42,28 +50,45 @@ class StaleRequest(DomainError):
     title = "The signed request's timestamp is outside the allowed clock skew"
 
 
+class ReplayedRequest(DomainError):
+    status = 401
+    slug = "replayed-request"
+    title = "This signed request was already answered; sign each request with a new nonce"
+
+
+class TooManySignedRequests(DomainError):
+    status = 429
+    slug = "too-many-signed-requests"
+    title = "The server remembers as many signed requests as it can; retry shortly"
+
+
 @dataclass(frozen=True)
 class RequestAuth:
     key_id: str
     timestamp: int
+    nonce: str
     signature: str
 
 
-def request_signing_bytes(method: str, target: str, timestamp: int, body: bytes) -> bytes:
+def request_signing_bytes(
+    method: str, target: str, timestamp: int, nonce: str, body: bytes
+) -> bytes:
     """``target`` is the path and, when there is one, ``?`` and the query, as sent."""
     digest = hashlib.sha256(body).hexdigest()
     return "\n".join(
-        (REQUEST_SIGNING_PREFIX, method.upper(), target, str(timestamp), digest)
+        (REQUEST_SIGNING_PREFIX, method.upper(), target, str(timestamp), nonce, digest)
     ).encode("utf-8")
 
 
 def sign_request(
-    key: Ed25519PrivateKey, method: str, target: str, timestamp: int, body: bytes = b""
+    key: Ed25519PrivateKey, method: str, target: str, timestamp: int, nonce: str,
+    body: bytes = b"",
 ) -> str:
-    """The Dataex-Auth header value for one request."""
-    signature = key.sign(request_signing_bytes(method, target, timestamp, body))
+    """The Dataex-Auth header value for one request (`nonce`: fresh and random each time)."""
+    signature = key.sign(request_signing_bytes(method, target, timestamp, nonce, body))
     kid = key_id(public_key_bytes(key))
-    return f"key_id={kid};timestamp={timestamp};signature={b64url_encode(signature)}"
+    return (f"key_id={kid};timestamp={timestamp};nonce={nonce};"
+            f"signature={b64url_encode(signature)}")
 
 
 def parse_auth_header(value: str | None) -> RequestAuth:
@@ -75,14 +100,55 @@ def parse_auth_header(value: str | None) -> RequestAuth:
         if not sep or name in fields:
             raise AuthenticationRequired(f"{AUTH_HEADER} is malformed at {part.strip()!r}")
         fields[name] = field
-    if set(fields) != {"key_id", "timestamp", "signature"}:
+    if set(fields) != {"key_id", "timestamp", "nonce", "signature"}:
         raise AuthenticationRequired(
-            f"{AUTH_HEADER} needs exactly key_id, timestamp and signature"
+            f"{AUTH_HEADER} needs exactly key_id, timestamp, nonce and signature"
         )
     stamp = fields["timestamp"]
     if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
         raise AuthenticationRequired("timestamp is whole Unix seconds")
-    return RequestAuth(fields["key_id"], int(stamp), fields["signature"])
+    if not NONCE_PATTERN.match(fields["nonce"]):
+        raise AuthenticationRequired("nonce is 16 to 64 base64url characters, new each request")
+    return RequestAuth(fields["key_id"], int(stamp), fields["nonce"], fields["signature"])
+
+
+class ReplayGuard:
+    """The (key, nonce) pairs answered within the clock-skew window: each is refused again.
+
+    A timestamp more than `window` seconds from the server's clock is refused
+    as stale anyway, so a nonce needs remembering only until its timestamp
+    leaves the window; older ones are forgotten in arrival order. Pure: the
+    caller passes the time.
+    """
+
+    def __init__(self, window_seconds: int, capacity: int = MAX_REMEMBERED_NONCES) -> None:
+        self.window = window_seconds
+        self.capacity = capacity
+        self._seen: dict[tuple[str, str], int] = {}
+        self._order: deque[tuple[int, tuple[str, str]]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def admit(self, key: str, nonce: str, timestamp: int, now: int) -> None:
+        """Remember this request, or raise ReplayedRequest if it was seen."""
+        self._forget_before(now - self.window)
+        pair = (key, nonce)
+        if pair in self._seen:
+            raise ReplayedRequest(f"nonce {nonce} of key {key} was already used")
+        if len(self._seen) >= self.capacity:
+            raise TooManySignedRequests(
+                f"{len(self._seen)} signed requests are remembered for the {self.window} s window"
+            )
+        # Forget it once its timestamp, not its arrival, leaves the window.
+        self._seen[pair] = timestamp
+        self._order.append((max(timestamp, now), pair))
+
+    def _forget_before(self, oldest: int) -> None:
+        order, seen = self._order, self._seen
+        while order and order[0][0] < oldest:
+            _, pair = order.popleft()
+            seen.pop(pair, None)
 
 
 def authenticate_request(
@@ -94,8 +160,13 @@ def authenticate_request(
     *,
     now: int,
     max_skew_seconds: int,
+    replay_guard: ReplayGuard | None,
 ) -> str:
-    """The participant id a signed request acts for; raise a 401 problem otherwise."""
+    """The participant id a signed request acts for; raise a 401 problem otherwise.
+
+    The nonce is remembered only once the signature verified, so nobody can
+    burn another key's nonces.
+    """
     auth = parse_auth_header(header)
     if abs(now - auth.timestamp) > max_skew_seconds:
         raise StaleRequest(
@@ -113,8 +184,10 @@ def authenticate_request(
     raw = b64url_decode(auth.signature, field="signature", length=SIGNATURE_BYTES)
     try:
         Ed25519PublicKey.from_public_bytes(record.public_key).verify(
-            raw, request_signing_bytes(method, target, auth.timestamp, body)
+            raw, request_signing_bytes(method, target, auth.timestamp, auth.nonce, body)
         )
     except InvalidSignature as exc:
         raise BadSignature("the request signature does not verify for the key") from exc
+    if replay_guard is not None:
+        replay_guard.admit(auth.key_id, auth.nonce, auth.timestamp, now)
     return participant.participant_id

@@ -9,6 +9,7 @@ are written by market_projection.py.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,12 @@ from dataex.core.encoding import b64url_decode
 from dataex.store.batch_writes import BatchWrites
 from dataex.store.market_projection import is_market_event
 from dataex.store.registry_projection import index_event, is_registry_event
-from dataex.store.tables import participant_keys, participant_links, participants
+from dataex.store.tables import (
+    entry_participants,
+    participant_keys,
+    participant_links,
+    participants,
+)
 
 Event = dict[str, Any]
 Writer = Callable[[BatchWrites, Event, int], None]
@@ -116,3 +122,20 @@ def project(writes: BatchWrites, events: list[Event], seq: int) -> None:
             continue  # market_projection.py writes them once per batch
         else:
             WRITERS[str(event["type"])](writes, event, seq)
+
+
+# Every participant id a log entry holds, as a whole JSON string (migration 0009's rule).
+_PARTICIPANT_ID = re.compile(r'"(P[0-9]{6,30})"')
+
+
+def named_participants(entry_json: str) -> set[str]:
+    """The participant ids in one canonical entry: who may read it besides regulators."""
+    return set(_PARTICIPANT_ID.findall(entry_json))
+
+
+def queue_entry_index(writes: BatchWrites, rows: list[dict[str, Any]]) -> None:
+    """entry_participants rows for a batch's log entries (the index of participants' reads)."""
+    writes.insert_many(entry_participants, [
+        {"participant_id": pid, "seq": row["seq"]}
+        for row in rows for pid in sorted(named_participants(row["entry"]))
+    ])

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from sqlalchemy import any_, func, literal, select
+from sqlalchemy import any_, func, literal, select, union
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dataex.core.encoding import b64url_encode
@@ -14,9 +14,13 @@ from dataex.store.tables import (
     audit_entries,
     checkpoints,
     cosignatures,
+    entry_participants,
     participant_keys,
     participants,
 )
+
+# Log entries of these contracts are the registry's public record (SPEC section 12).
+PUBLIC_ENTRY_PREFIX = "dataex.registry."
 
 
 def _logged(row: Any) -> dict[str, Any]:
@@ -27,25 +31,75 @@ def _logged(row: Any) -> dict[str, Any]:
     }
 
 
-async def audit_entry(engine: AsyncEngine, seq: int) -> dict[str, Any] | None:
+async def audit_entry(engine: AsyncEngine, seq: int) -> tuple[dict[str, Any], set[str]] | None:
+    """Entry `seq` and the participant ids it names (for the access rule), or None."""
     async with engine.connect() as conn:
         row = (
             await conn.execute(select(audit_entries).where(audit_entries.c.seq == seq))
         ).first()
-    return None if row is None else _logged(row)
+        if row is None:
+            return None
+        named = set((await conn.execute(
+            select(entry_participants.c.participant_id).where(entry_participants.c.seq == seq)
+        )).scalars())
+    return _logged(row), named
+
+
+def _public_seqs(from_seq: int, limit: int) -> Any:
+    """Seqs of the registry's public-record entries (partial index of migration 0009)."""
+    return (select(audit_entries.c.seq)
+            .where(audit_entries.c.kind.startswith(PUBLIC_ENTRY_PREFIX),
+                   audit_entries.c.seq >= from_seq)
+            .order_by(audit_entries.c.seq).limit(limit))
+
+
+def _named_seqs(participant_id: str, from_seq: int, limit: int) -> Any:
+    return (select(entry_participants.c.seq)
+            .where(entry_participants.c.participant_id == participant_id,
+                   entry_participants.c.seq >= from_seq)
+            .order_by(entry_participants.c.seq).limit(limit))
 
 
 async def audit_entries_range(
-    engine: AsyncEngine, from_seq: int, limit: int
+    engine: AsyncEngine, from_seq: int, limit: int, *, everything: bool,
+    participant_id: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Entries from `from_seq` a reader may see: all of them, or the public records and
+    those naming `participant_id` (each side walks its own index, then the two merge)."""
+    query = select(audit_entries).where(audit_entries.c.seq >= from_seq)
+    if not everything:
+        seqs = _public_seqs(from_seq, limit).subquery()
+        visible = select(seqs.c.seq)
+        if participant_id is not None:
+            named = _named_seqs(participant_id, from_seq, limit).subquery()
+            visible = union(visible, select(named.c.seq)).subquery().select()
+        query = query.where(audit_entries.c.seq.in_(visible))
     async with engine.connect() as conn:
-        rows = await conn.execute(
-            select(audit_entries)
-            .where(audit_entries.c.seq >= from_seq)
-            .order_by(audit_entries.c.seq)
-            .limit(limit)
-        )
+        rows = await conn.execute(query.order_by(audit_entries.c.seq).limit(limit))
         return [_logged(r) for r in rows]
+
+
+async def named_seqs(
+    engine: AsyncEngine, participant_id: str, from_seq: int, up_to: int, page: int = 2000
+) -> AsyncIterator[list[int]]:
+    """The seqs naming `participant_id` in [from_seq, up_to], page by page."""
+    next_seq = from_seq
+    while next_seq <= up_to:
+        async with engine.connect() as conn:
+            found = list((await conn.execute(
+                _named_seqs(participant_id, next_seq, page)
+                .where(entry_participants.c.seq <= up_to))).scalars())
+        if not found:
+            return
+        yield found
+        next_seq = found[-1] + 1
+
+
+async def entries_by_seq(engine: AsyncEngine, seqs: list[int]) -> list[Any]:
+    async with engine.connect() as conn:
+        return list((await conn.execute(
+            select(audit_entries.c.seq, audit_entries.c.entry_hash, audit_entries.c.entry)
+            .where(audit_entries.c.seq.in_(seqs)).order_by(audit_entries.c.seq))).all())
 
 
 async def stream_audit_lines(

@@ -52,7 +52,7 @@ from dataex.store.loader import ChainHead, MarketSettings, load_chain_head, load
 from dataex.store.market_feed import MarketFeed, batch_messages
 from dataex.store.market_projection import queue_market_writes
 from dataex.store.merkle_store import LogTree, load_tree
-from dataex.store.projection import project
+from dataex.store.projection import project, queue_entry_index
 from dataex.store.registry_projection import write_registry_views
 from dataex.store.signature_pool import SignaturePool
 from dataex.store.tables import audit_entries
@@ -428,6 +428,7 @@ class Sequencer:
             if work.rows:
                 writes = BatchWrites()
                 writes.insert_many(audit_entries, work.rows)
+                queue_entry_index(writes, work.rows)
                 self.tree.queue_writes(writes, [row["entry_hash"] for row in work.rows])
                 for events, event_seq in work.events:
                     project(writes, events, event_seq)

@@ -45,6 +45,9 @@ Index("ix_audit_entries_kind", audit_entries.c.kind, audit_entries.c.seq)
 # BRIN: time grows with seq, so a few pages index it and inserts barely pay (migration 0008)
 Index("ix_audit_entries_time", audit_entries.c.time, postgresql_using="brin",
       postgresql_with={"autosummarize": "on"})
+# The registry's public-record entries, which anyone may read (migration 0009)
+Index("ix_audit_entries_public", audit_entries.c.seq,
+      postgresql_where=audit_entries.c.kind.like("dataex.registry.%"))
 
 participants = Table(
     "participants",
@@ -287,6 +290,14 @@ merkle_hashes = Table(
     PrimaryKeyConstraint("level", "idx"),
 )
 
+entry_participants = Table(
+    "entry_participants",
+    metadata,
+    Column("participant_id", String(32), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("participant_id", "seq"),
+)
+
 checkpoints = Table(
     "checkpoints",
     metadata,
@@ -312,5 +323,5 @@ cosignatures = Table(
 # Tables the application role may only read and append to.
 LOG_TABLES: tuple[str, ...] = (
     "audit_entries", "registry_events", "ledger_postings", "trades",
-    "merkle_hashes", "checkpoints", "cosignatures",
+    "merkle_hashes", "checkpoints", "cosignatures", "entry_participants",
 )
