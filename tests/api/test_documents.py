@@ -147,9 +147,10 @@ async def controller_only(runtime):  # type: ignore[no-untyped-def]
     from dataex.api.documents import SubmitFastPath
 
     app = create_app(runtime=runtime)
-    observed = app.asgi_handler  # request ids, logs and metrics, outermost
-    assert isinstance(observed.inner, SubmitFastPath)
-    observed.inner = observed.inner.inner
+    outer = app.asgi_handler  # request ids, logs, metrics and hygiene wrap it
+    while not isinstance(outer.inner, SubmitFastPath):
+        outer = outer.inner
+    outer.inner = outer.inner.inner
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://dataex.test") as client:
         yield client

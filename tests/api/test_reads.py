@@ -75,3 +75,22 @@ async def test_participants_show_roles_and_key_history(api, runtime) -> None:  #
     assert shown["roles"] == ["issuer", "trader"]
     assert shown["keys"] == [{"key_id": alice.key_id, "public_key": alice.public_key,
                               "status": "active", "added_seq": 2}]
+
+
+async def test_targets_with_nul_or_broken_utf8_are_400_problems(api, runtime) -> None:  # type: ignore[no-untyped-def]
+    for target in ("/v1/market/products/%00", "/v1/registry/registrations?text=%00",
+                   "/v1/registry/certificates?text=%FF%FE", "/v1/audit/entries?from=1%00",
+                   "/v1/participants/P%C3"):
+        response = await api.get(target)
+        assert response.status_code == 400, (target, response.text)
+        assert response.json()["type"] == "/problems/bad-request"
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_integers_beyond_64_bits_are_400_not_500(api, runtime) -> None:  # type: ignore[no-untyped-def]
+    huge = str(2**70)
+    for target in (f"/v1/audit/entries/{huge}", f"/v1/audit/entries?from={huge}",
+                   f"/v1/audit/proof/inclusion?seq={huge}", f"/v1/audit/checkpoints/{huge}",
+                   f"/v1/audit/proof-file/{huge}", f"/v1/market/me/orders?offset={huge}"):
+        response = await api.get(target)
+        assert response.status_code == 400, (target, response.text)

@@ -16,10 +16,12 @@ from dataex.api.audit import AuditController
 from dataex.api.contracts import ContractsController, ProblemsController
 from dataex.api.documents import DocumentsController, with_submit_fast_path
 from dataex.api.health import HealthController
+from dataex.api.hygiene import RequestHygiene
 from dataex.api.logs import RequestLog
 from dataex.api.market import MarketController
 from dataex.api.metrics import Metrics, runtime_gauges
 from dataex.api.observability import observed
+from dataex.api.openapi import with_problem_responses
 from dataex.api.participants import ParticipantsController
 from dataex.api.problems import EXCEPTION_HANDLERS
 from dataex.api.proofs import ProofsController, WellKnownController, with_inclusion_fast_path
@@ -95,4 +97,21 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         logging_config=None,  # api/logs.py configures the process; Litestar's would replace it
     )
     app.state.metrics = metrics
-    return observed(with_submit_fast_path(with_inclusion_fast_path(app)), metrics, request_log)
+    _document_problems(app)
+    with_submit_fast_path(with_inclusion_fast_path(app))
+    app.asgi_handler = RequestHygiene(app.asgi_handler)  # before any path reads the target
+    return observed(app, metrics, request_log)
+
+
+def _document_problems(app: Litestar) -> None:
+    """Serve the OpenAPI document with every operation's problem responses (api/openapi.py).
+
+    Litestar builds the document from the handlers and caches it in its OpenAPI
+    plugin (a private class, so tests/api/test_openapi.py checks the served
+    document has the problems); it is built once here, with them, and cached.
+    """
+    from litestar._openapi.plugin import OpenAPIPlugin
+
+    plugin = app.plugins.get(OpenAPIPlugin)
+    plugin._openapi_schema = with_problem_responses(plugin.provide_openapi().to_schema())
+

@@ -15,10 +15,9 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
-from dataex.api import access
+from dataex.api import access, params
 from dataex.api.state import runtime_from
 from dataex.core.errors import DomainError, NotFound
 from dataex.core.request_auth import AuthenticationRequired
@@ -53,8 +52,8 @@ class AuditController(Controller):
     async def entries(
         self,
         request: Request[Any, Any, Any],
-        from_seq: Annotated[int, QueryParameter(name="from", ge=1, description="first seq")] = 1,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 100,
+        from_seq: Annotated[int, params.from_seq()] = 1,
+        limit: Annotated[int, params.limit(MAX_PAGE)] = 100,
     ) -> dict[str, Any]:
         who = access.viewer(request)
         runtime = runtime_from(request)
@@ -64,7 +63,7 @@ class AuditController(Controller):
         return {"entries": items, "size": runtime.sequencer.head.seq}
 
     @get("/entries/{seq:int}", summary="One entry with its hash, if the caller may see it")
-    async def entry(self, request: Request[Any, Any, Any], seq: FromPath[int]) -> dict[str, Any]:
+    async def entry(self, request: Request[Any, Any, Any], seq: params.Seq) -> dict[str, Any]:
         who = access.viewer(request)
         found = await audit_entry(runtime_from(request).engine, seq)
         if found is None:
@@ -87,7 +86,7 @@ class AuditController(Controller):
     async def export(
         self,
         request: Request[Any, Any, Any],
-        from_seq: Annotated[int, QueryParameter(name="from", ge=1)] = 1,
+        from_seq: Annotated[int, params.from_seq()] = 1,
     ) -> Stream:
         who = access.participant(request)
         runtime = runtime_from(request)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get
-from litestar.params import FromPath
 
+from dataex.api import params
 from dataex.api.problems import problem_catalogue
 from dataex.core.contracts import CONTRACTS, json_schema
 from dataex.core.errors import NotFound, UnknownContract
@@ -30,7 +30,7 @@ class ContractsController(Controller):
         }
 
     @get("/{name:str}", summary="JSON Schema of one contract's envelope")
-    async def schema(self, name: FromPath[str]) -> dict[str, Any]:
+    async def schema(self, name: params.Ident) -> dict[str, Any]:
         if name not in CONTRACTS:
             raise UnknownContract(f"unknown contract {name!r}")
         return json_schema(name)
@@ -43,7 +43,7 @@ class ProblemsController(Controller):
     tags = ["problems"]
 
     @get("/{slug:str}", summary="What a problem type means")
-    async def problem_type(self, slug: FromPath[str]) -> dict[str, Any]:
+    async def problem_type(self, slug: params.Ident) -> dict[str, Any]:
         entry = problem_catalogue().get(slug)
         if entry is None:
             raise NotFound(f"no problem type {slug!r}")

@@ -16,11 +16,10 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
-from dataex.api import access
+from dataex.api import access, params
 from dataex.api.state import runtime_from
 from dataex.core.encoding import b64url_encode
 from dataex.core.errors import NotFound, SchemaViolation
@@ -32,8 +31,9 @@ from dataex.store import market_queries as q
 from dataex.store.market_projection import CANCELLED, EXPIRED, FILLED, OPEN
 
 MAX_PAGE = 500
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="how many")]
-Offset = Annotated[int, QueryParameter(ge=0, description="rows to skip")]
+Limit = Annotated[int, params.limit(MAX_PAGE)]
+Offset = params.Offset
+Symbol = params.Ident
 ORDER_STATUSES = (OPEN, FILLED, CANCELLED, EXPIRED)
 
 
@@ -69,9 +69,8 @@ class MarketController(Controller):
     async def products(
         self,
         request: Request[Any, Any, Any],
-        status: Annotated[str | None, QueryParameter(description="pending, listed, halted, "
-                                                     "delisted")] = None,
-        kind: Annotated[str | None, QueryParameter(description="token or data_licence")] = None,
+        status: Annotated[str | None, params.one_of("status", PRODUCT_STATUSES)] = None,
+        kind: Annotated[str | None, params.one_of("kind", PRODUCT_KINDS)] = None,
     ) -> dict[str, Any]:
         found = await q.product_list(
             runtime_from(request).engine,
@@ -81,7 +80,7 @@ class MarketController(Controller):
         return {"products": found}
 
     @get("/products/{symbol:str}", summary="One product")
-    async def product(self, request: Request[Any, Any, Any], symbol: FromPath[str]) -> Any:
+    async def product(self, request: Request[Any, Any, Any], symbol: Symbol) -> Any:
         return await _product(request, symbol)
 
     @get(
@@ -93,22 +92,22 @@ class MarketController(Controller):
     async def depth(
         self,
         request: Request[Any, Any, Any],
-        symbol: FromPath[str],
-        levels: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
+        symbol: Symbol,
+        levels: Annotated[int, params.limit(MAX_PAGE, "price levels per side")] = 20,
     ) -> dict[str, Any]:
         await _product(request, symbol)
         return await q.depth(runtime_from(request).engine, symbol, levels)
 
     @get("/products/{symbol:str}/trades", summary="Recent trades, newest first")
     async def trades(
-        self, request: Request[Any, Any, Any], symbol: FromPath[str], limit: Limit = 50
+        self, request: Request[Any, Any, Any], symbol: Symbol, limit: Limit = 50
     ) -> dict[str, Any]:
         await _product(request, symbol)
         found = await q.recent_trades(runtime_from(request).engine, symbol, limit)
         return {"symbol": symbol, "trades": found}
 
     @get("/products/{symbol:str}/ticker", summary="Last price, best bid and ask, 24 h stats")
-    async def ticker(self, request: Request[Any, Any, Any], symbol: FromPath[str]) -> Any:
+    async def ticker(self, request: Request[Any, Any, Any], symbol: Symbol) -> Any:
         await _product(request, symbol)
         return await q.ticker(runtime_from(request).engine, symbol, datetime.now(UTC))
 
@@ -122,8 +121,8 @@ class MarketController(Controller):
     async def candles(
         self,
         request: Request[Any, Any, Any],
-        symbol: FromPath[str],
-        interval: Annotated[str, QueryParameter(description="1m, 5m, 15m, 1h, 4h or 1d")] = "1m",
+        symbol: Symbol,
+        interval: Annotated[str, params.one_of("interval", q.CANDLE_INTERVALS)] = "1m",
         limit: Limit = 100,
     ) -> dict[str, Any]:
         step = q.CANDLE_INTERVALS.get(interval)
@@ -148,7 +147,7 @@ class MarketController(Controller):
             "`dataex licence verify ID` checks all of it."
         ),
     )
-    async def licence(self, request: Request[Any, Any, Any], licence_id: FromPath[str]) -> Any:
+    async def licence(self, request: Request[Any, Any, Any], licence_id: params.Ident) -> Any:
         who = access.participant(request)
         runtime = runtime_from(request)
         found = await q.licence(runtime.engine, licence_id, datetime.now(UTC))
@@ -181,7 +180,7 @@ class MarketController(Controller):
         summary="One licence template (id@version): its terms schema, body and hash",
     )
     async def licence_template(
-        self, request: Request[Any, Any, Any], ref: FromPath[str]
+        self, request: Request[Any, Any, Any], ref: params.Ident
     ) -> dict[str, Any]:
         catalogue = runtime_from(request).sequencer.state.market.licence_templates
         template = catalogue.get(ref)
@@ -201,12 +200,13 @@ class MarketController(Controller):
             "`symbols` is a comma-separated filter; `max_messages` ends the stream after "
             "that many (for scripts)."
         ),
+        media_type="text/event-stream",
     )
     async def stream(
         self,
         request: Request[Any, Any, Any],
-        symbols: Annotated[str | None, QueryParameter(description="e.g. QWEN-IN-1M,X")] = None,
-        max_messages: Annotated[int | None, QueryParameter(ge=1)] = None,
+        symbols: Annotated[str | None, params.text("e.g. QWEN-IN-1M,X")] = None,
+        max_messages: Annotated[int | None, params.size("end after this many", 1)] = None,
     ) -> ServerSentEvent:
         sequencer = runtime_from(request).sequencer
         wanted = set(symbols.split(",")) if symbols else None
@@ -242,8 +242,7 @@ class MarketController(Controller):
     async def my_orders(
         self,
         request: Request[Any, Any, Any],
-        status: Annotated[str | None, QueryParameter(description="open, filled, cancelled, "
-                                                     "expired")] = None,
+        status: Annotated[str | None, params.one_of("status", ORDER_STATUSES)] = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> dict[str, Any]:

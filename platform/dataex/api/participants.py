@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
-from litestar.params import FromPath, QueryParameter
 
-from dataex.api import access
+from dataex.api import access, params
 from dataex.api.state import runtime_from
 from dataex.core.contracts import ROLES
 from dataex.core.errors import NotFound, SchemaViolation
@@ -22,7 +21,7 @@ class ParticipantsController(Controller):
     async def index(
         self,
         request: Request[Any, Any, Any],
-        role: Annotated[str | None, QueryParameter(description="filter by role")] = None,
+        role: Annotated[str | None, params.one_of("filter by role", ROLES)] = None,
     ) -> dict[str, Any]:
         if role is not None and role not in ROLES:
             raise SchemaViolation(f"unknown role {role!r}; roles are {list(ROLES)}")
@@ -32,7 +31,7 @@ class ParticipantsController(Controller):
 
     @get("/{participant_id:str}", summary="One participant with its keys")
     async def show(
-        self, request: Request[Any, Any, Any], participant_id: FromPath[str]
+        self, request: Request[Any, Any, Any], participant_id: params.Ident
     ) -> dict[str, Any]:
         who = access.viewer(request)
         for p in await list_participants(runtime_from(request).engine):

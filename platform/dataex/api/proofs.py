@@ -19,9 +19,9 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Litestar, Request, Response, get
 from litestar.enums import ScopeType
-from litestar.params import FromPath, QueryParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from dataex.api import params
 from dataex.api.state import runtime_from
 from dataex.core.errors import DomainError, NotFound
 from dataex.core.merkle_tiles import (
@@ -191,8 +191,8 @@ class ProofsController(Controller):
     async def listing(
         self,
         request: Request[Any, Any, Any],
-        from_size: Annotated[int, QueryParameter(ge=0)] = 0,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LISTING)] = 100,
+        from_size: Annotated[int, params.size("the smallest size listed")] = 0,
+        limit: Annotated[int, params.limit(MAX_LISTING)] = 100,
     ) -> dict[str, Any]:
         async with runtime_from(request).engine.connect() as conn:
             found = await list_checkpoints(conn, from_size, limit)
@@ -200,7 +200,8 @@ class ProofsController(Controller):
 
     @get("/checkpoints/{size:int}", summary="The checkpoint of exactly this size",
          media_type=TEXT)
-    async def at_size(self, request: Request[Any, Any, Any], size: FromPath[int]) -> Response[str]:
+    async def at_size(self, request: Request[Any, Any, Any],
+                      size: params.TreeSize) -> Response[str]:
         async with runtime_from(request).engine.connect() as conn:
             note = await with_cosignatures(conn, await _checkpoint_for(conn, size))
         return _text(note)  # short-lived: witnesses may add cosignatures
@@ -209,9 +210,8 @@ class ProofsController(Controller):
     async def inclusion(
         self,
         request: Request[Any, Any, Any],
-        seq: Annotated[int, QueryParameter(ge=1, description="the entry (leaf index seq - 1)")],
-        size: Annotated[int | None, QueryParameter(ge=1, description="default: latest "
-                                                   "checkpoint")] = None,
+        seq: Annotated[int, params.size("the entry (leaf index seq - 1)", minimum=1)],
+        size: Annotated[int | None, params.size("default: latest checkpoint", minimum=1)] = None,
     ) -> dict[str, Any]:
         return await inclusion_proof(runtime_from(request), seq, size)
 
@@ -219,9 +219,8 @@ class ProofsController(Controller):
     async def consistency(
         self,
         request: Request[Any, Any, Any],
-        old: Annotated[int, QueryParameter(ge=0)],
-        new: Annotated[int | None, QueryParameter(ge=0, description="default: latest "
-                                                  "checkpoint")] = None,
+        old: Annotated[int, params.size("the older tree size")],
+        new: Annotated[int | None, params.size("default: latest checkpoint")] = None,
     ) -> dict[str, Any]:
         runtime = runtime_from(request)
         tree_size = runtime.sequencer.head.seq
@@ -247,7 +246,7 @@ class ProofsController(Controller):
     @get("/tile/{tile_path:path}", summary="c2sp.org/tlog-tiles tile: <L>/<N>[.p/<W>]",
          media_type="application/octet-stream")
     async def tile(
-        self, request: Request[Any, Any, Any], tile_path: FromPath[str]
+        self, request: Request[Any, Any, Any], tile_path: params.Ident
     ) -> Response[bytes]:
         runtime = runtime_from(request)
         tile = parse_tile_path(tile_path.lstrip("/"))
@@ -261,9 +260,9 @@ class ProofsController(Controller):
     async def proof_file(
         self,
         request: Request[Any, Any, Any],
-        seq: FromPath[int],
-        size: Annotated[int | None, QueryParameter(ge=1, description="a checkpointed size; "
-                                                   "default: the latest")] = None,
+        seq: params.Seq,
+        size: Annotated[int | None, params.size("a checkpointed size; default: the latest",
+                                                minimum=1)] = None,
     ) -> Response[str]:
         async with runtime_from(request).engine.connect() as conn:
             checkpoint = await _checkpoint_for(conn, size)

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.params import FromPath, QueryParameter
 
+from dataex.api import params
 from dataex.api.state import runtime_from
 from dataex.core.contract_base import Timestamp
 from dataex.core.errors import NotFound, RoleNotAllowed, SchemaViolation
@@ -25,8 +25,8 @@ from dataex.core.timefmt import parse_utc
 from dataex.store import registry_queries as q
 
 MAX_PAGE = 200
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="page size")]
-Offset = Annotated[int, QueryParameter(ge=0, description="rows to skip")]
+Limit = Annotated[int, params.limit(MAX_PAGE, "page size")]
+Offset = params.Offset
 
 
 def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -51,18 +51,16 @@ class RegistryController(Controller):
     async def registrations(
         self,
         request: Request[Any, Any, Any],
-        applicant: Annotated[str | None, QueryParameter(description="participant id")] = None,
-        status: Annotated[str | None, QueryParameter(description="registration status")] = None,
-        kind: Annotated[str | None, QueryParameter(description="registration kind")] = None,
-        right: Annotated[str | None, QueryParameter(description="a right claimed")] = None,
-        industry: Annotated[str | None, QueryParameter(description="exact industry")] = None,
-        text: Annotated[
-            str | None, QueryParameter(description="in the title or description")
-        ] = None,
+        applicant: Annotated[str | None, params.text("participant id")] = None,
+        status: Annotated[str | None, params.one_of("status", REGISTRATION_STATUSES)] = None,
+        kind: Annotated[str | None, params.one_of("kind", KINDS)] = None,
+        right: Annotated[str | None, params.one_of("a right claimed", RIGHTS)] = None,
+        industry: Annotated[str | None, params.text("exact industry")] = None,
+        text: Annotated[str | None, params.text("in the title or description")] = None,
         certificate: Annotated[
-            str | None, QueryParameter(description="the certificate acted on or issued")
+            str | None, params.text("the certificate acted on or issued")
         ] = None,
-        root: Annotated[str | None, QueryParameter(description="fingerprint root")] = None,
+        root: Annotated[str | None, params.text("fingerprint root")] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> dict[str, Any]:
@@ -82,7 +80,7 @@ class RegistryController(Controller):
 
     @get("/registrations/{registration_id:str}", summary="One registration with its objections")
     async def registration(
-        self, request: Request[Any, Any, Any], registration_id: FromPath[str]
+        self, request: Request[Any, Any, Any], registration_id: params.Ident
     ) -> dict[str, Any]:
         found = await q.registration(runtime_from(request).engine, registration_id)
         if found is None:
@@ -103,9 +101,9 @@ class RegistryController(Controller):
     async def certificate_preview(
         self,
         request: Request[Any, Any, Any],
-        registration_id: FromPath[str],
-        registrar: Annotated[str, QueryParameter(description="the deciding registrar's id")],
-        issued_at: Annotated[str, QueryParameter(description="the decision's issued_at")],
+        registration_id: params.Ident,
+        registrar: Annotated[str, params.text("the deciding registrar's id")],
+        issued_at: Annotated[str, params.text("the decision's issued_at")],
     ) -> dict[str, Any]:
         decided_at = _issued_at(issued_at)
         sequencer = runtime_from(request).sequencer
@@ -137,16 +135,12 @@ class RegistryController(Controller):
     async def certificates(
         self,
         request: Request[Any, Any, Any],
-        holder: Annotated[str | None, QueryParameter(description="participant id")] = None,
-        status: Annotated[
-            str | None, QueryParameter(description="valid, encumbered, expired or cancelled")
-        ] = None,
-        right: Annotated[str | None, QueryParameter(description="a right held")] = None,
-        industry: Annotated[str | None, QueryParameter(description="exact industry")] = None,
-        text: Annotated[
-            str | None, QueryParameter(description="in the title or description")
-        ] = None,
-        root: Annotated[str | None, QueryParameter(description="fingerprint root")] = None,
+        holder: Annotated[str | None, params.text("participant id")] = None,
+        status: Annotated[str | None, params.one_of("status", CERTIFICATE_STATUSES)] = None,
+        right: Annotated[str | None, params.one_of("a right held", RIGHTS)] = None,
+        industry: Annotated[str | None, params.text("exact industry")] = None,
+        text: Annotated[str | None, params.text("in the title or description")] = None,
+        root: Annotated[str | None, params.text("fingerprint root")] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> dict[str, Any]:
@@ -166,7 +160,7 @@ class RegistryController(Controller):
 
     @get("/certificates/{number:str}", summary="One certificate, its status now and signature")
     async def certificate(
-        self, request: Request[Any, Any, Any], number: FromPath[str]
+        self, request: Request[Any, Any, Any], number: params.Ident
     ) -> dict[str, Any]:
         return await _certificate(request, number)
 
@@ -175,7 +169,7 @@ class RegistryController(Controller):
         summary="Every registration and event touching a certificate, with log seqs",
     )
     async def history(
-        self, request: Request[Any, Any, Any], number: FromPath[str]
+        self, request: Request[Any, Any, Any], number: params.Ident
     ) -> dict[str, Any]:
         found = await _certificate(request, number)
         story = await q.certificate_history(
@@ -193,7 +187,7 @@ class RegistryController(Controller):
         ),
     )
     async def verify(
-        self, request: Request[Any, Any, Any], number: FromPath[str]
+        self, request: Request[Any, Any, Any], number: params.Ident
     ) -> dict[str, Any]:
         found = await _certificate(request, number)
         return {

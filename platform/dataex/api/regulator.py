@@ -12,20 +12,19 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
-from litestar.params import QueryParameter
 
-from dataex.api import access
+from dataex.api import access, params
 from dataex.api.market import ORDER_STATUSES, Limit, Offset, _one_of
 from dataex.api.state import runtime_from
 from dataex.core.errors import SchemaViolation
 from dataex.store import statistics, supervision_queries
 from dataex.store.surveillance import Thresholds, surveillance_report
 
-Day = Annotated[str | None, QueryParameter(description="a UTC day, YYYY-MM-DD")]
-FirstDay = Annotated[str | None, QueryParameter(name="from", description="first UTC day")]
-LastDay = Annotated[str | None, QueryParameter(name="to", description="last UTC day")]
-Symbol = Annotated[str | None, QueryParameter(description="a product's symbol")]
-Who = Annotated[str | None, QueryParameter(description="a participant id, e.g. P000003")]
+Day = Annotated[str | None, params.text("a UTC day, YYYY-MM-DD")]
+FirstDay = Annotated[str | None, params.text("first UTC day", name="from")]
+LastDay = Annotated[str | None, params.text("last UTC day", name="to")]
+Symbol = Annotated[str | None, params.text("a product's symbol")]
+Who = Annotated[str | None, params.text("a participant id, e.g. P000003")]
 
 
 def regulator(request: Request[Any, Any, Any]) -> str:
@@ -88,8 +87,7 @@ class RegulatorController(Controller):
         request: Request[Any, Any, Any],
         symbol: Symbol = None,
         participant: Who = None,
-        status: Annotated[str | None, QueryParameter(description="open, filled, cancelled, "
-                                                     "expired")] = None,
+        status: Annotated[str | None, params.one_of("status", ORDER_STATUSES)] = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> dict[str, Any]:
@@ -138,13 +136,13 @@ class RegulatorController(Controller):
         date: Day = None,
         start: FirstDay = None,
         end: LastDay = None,
-        format: Annotated[str | None, QueryParameter(description="json or csv")] = None,
+        format: Annotated[str | None, params.one_of("format", ("json", "csv"))] = None,
     ) -> Any:
         regulator(request)
         first, last = _range(date, start, end)
         report = await statistics.daily_statistics(runtime_from(request).engine, first, last)
         if _wants_csv(request, format):
-            return Response(statistics.to_csv(report), media_type="text/csv; charset=utf-8")
+            return Response(statistics.to_csv(report), media_type="text/csv")
         return report
 
     @get(

@@ -11,6 +11,18 @@ from dataex.core.contracts import CONTRACTS, json_schema
 from dataex.paths import contracts_dir
 
 
+def rendered_openapi() -> str:
+    """The API's OpenAPI document as the server serves it (with its problem responses)."""
+    from litestar._openapi.plugin import OpenAPIPlugin
+
+    from dataex.api.app import create_app
+    from dataex.settings import Settings
+
+    app = create_app(Settings())
+    document = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def rendered_schemas() -> dict[str, str]:
     return {
         f"{name}.json": json.dumps(json_schema(name), indent=2, ensure_ascii=False) + "\n"
@@ -26,14 +38,18 @@ def contracts() -> None:
 @contracts.command("generate")
 @click.option("--check", is_flag=True, help="Only report drift; exit 1 if any.")
 def generate(check: bool) -> None:
-    """Write contracts/schemas/<contract>.json from the types in core/contracts.py."""
+    """Write contracts/schemas/<contract>.json from the types in core/contracts.py,
+    and contracts/openapi.json from the API."""
     folder = contracts_dir() / "schemas"
     wanted = rendered_schemas()
+    openapi, openapi_text = contracts_dir() / "openapi.json", rendered_openapi()
     present = {p.name for p in folder.glob("*.json")} if folder.exists() else set()
     drift = sorted(
         name for name, text in wanted.items()
         if not (folder / name).exists() or (folder / name).read_text() != text
     ) + sorted(present - set(wanted))
+    if not openapi.exists() or openapi.read_text() != openapi_text:
+        drift.append("openapi.json")
     if check:
         if drift:
             click.echo("schemas differ from the types: " + ", ".join(drift), err=True)
@@ -45,4 +61,5 @@ def generate(check: bool) -> None:
         (folder / name).unlink()
     for name, text in wanted.items():
         (folder / name).write_text(text)
-    click.echo(f"wrote {len(wanted)} schemas to {folder}")
+    openapi.write_text(openapi_text)
+    click.echo(f"wrote {len(wanted)} schemas to {folder} and {openapi}")
