@@ -9,7 +9,7 @@ On a fresh embedded PostgreSQL, a market grows to each size of resting orders
 of --runs: the time of one state reload (`Sequencer._reload`, what start-up and
 every failed attempt cost), and the time from submitting a batch of --batch
 honest orders with one command the database refuses (past the door on purpose,
-as tests/integration/test_isolation.py does) until every honest one is
+as tests/store/writer/test_isolation.py does) until every honest one is
 committed and the bad one refused, beside the same batch with no bad command.
 """
 
@@ -31,9 +31,9 @@ sys.path.insert(0, str(REPO))
 from tests.factories import ADMIT, Actor, encode  # noqa: E402
 from tests.market_setup import APPROVE, DEFINE_TOKEN, PLACE, floor, order, token_body  # noqa: E402
 
+from dataex.config.settings import Settings  # noqa: E402
 from dataex.core.envelope import envelope_from_object, parse_envelope  # noqa: E402
-from dataex.settings import Settings  # noqa: E402
-from dataex.store.embedded import start_embedded, stop_embedded  # noqa: E402
+from dataex.store.database.embedded import start_embedded, stop_embedded  # noqa: E402
 from dataex.store.runtime import Runtime, open_runtime  # noqa: E402
 
 

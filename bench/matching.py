@@ -63,8 +63,8 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
-from dataex.core.errors import DomainError
-from dataex.core.matching import (
+from dataex.core.documents.errors import DomainError
+from dataex.core.market.matching import (
     BUY,
     CANCEL_BOTH,
     CANCEL_NEWEST,

@@ -58,9 +58,9 @@ sys.path.insert(0, str(REPO))
 
 from bench._server import free_port, wait_ready  # noqa: E402
 
-from dataex.core.merkle import CompactRange  # noqa: E402
-from dataex.core.merkle_tiles import inclusion_plan  # noqa: E402
-from dataex.settings import Settings  # noqa: E402
+from dataex.config.settings import Settings  # noqa: E402
+from dataex.core.log.merkle import CompactRange  # noqa: E402
+from dataex.core.log.tiles import inclusion_plan  # noqa: E402
 
 CHUNK = 200_000
 
@@ -78,8 +78,8 @@ async def build(url: str, size: int) -> float:
     import asyncpg
     from sqlalchemy.engine import make_url
 
-    from dataex.core.merkle_tiles import stored_rows
-    from dataex.store.migrate import upgrade
+    from dataex.core.log.tiles import stored_rows
+    from dataex.store.database.migrate import upgrade
 
     await upgrade(url)
     u = make_url(url)
@@ -109,8 +109,8 @@ async def build(url: str, size: int) -> float:
 
 async def checkpoint_and_time_reads(settings: Settings, size: int, samples: int) -> dict[str, Any]:
     """Sign the checkpoint of the built log; time the proof reads in-process (no HTTP)."""
-    from dataex.bootstrap import ensure_keys
-    from dataex.store import merkle_store
+    from dataex.bootstrap.genesis import ensure_keys
+    from dataex.store.log import merkle as merkle_store
     from dataex.store.runtime import open_runtime
 
     ensure_keys(settings)
@@ -188,7 +188,7 @@ async def _load_tiles(host: str, port: int, size: int) -> int:
     sys.path.insert(0, str(REPO / "bench"))
     from get_loadgen import _read
 
-    from dataex.core.merkle_tiles import TILE_HEIGHT, TILE_WIDTH, Tile
+    from dataex.core.log.tiles import TILE_HEIGHT, TILE_WIDTH, Tile
 
     reader, writer = await asyncio.open_connection(host, port)
     count, level = 0, 0
@@ -280,7 +280,7 @@ def main() -> int:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     results: dict[str, Any] = {"sizes": {}}
-    from dataex.store.embedded import start_embedded, stop_embedded
+    from dataex.store.database.embedded import start_embedded, stop_embedded
 
     with tempfile.TemporaryDirectory(prefix="dataex-bench-proofs-") as folder:
         work = Path(folder)

@@ -42,12 +42,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from dataex.client import build_document  # noqa: E402
-from dataex.core.encoding import b64url_encode  # noqa: E402
+from dataex.client.sdk import build_document  # noqa: E402
+from dataex.config.settings import Settings  # noqa: E402
+from dataex.core.documents.encoding import b64url_encode  # noqa: E402
+from dataex.core.documents.signing import public_key_bytes  # noqa: E402
+from dataex.core.documents.timefmt import format_utc  # noqa: E402
 from dataex.core.envelope import parse_envelope  # noqa: E402
-from dataex.core.signing import public_key_bytes  # noqa: E402
-from dataex.core.timefmt import format_utc  # noqa: E402
-from dataex.settings import Settings  # noqa: E402
 from dataex.store.runtime import Runtime, open_runtime  # noqa: E402
 
 BUYERS = 20
@@ -262,7 +262,7 @@ def main() -> int:
     admin_url = os.environ.get("DATAEX_DATABASE_URL")
     folder = None
     if not admin_url:
-        from dataex.store.embedded import start_embedded
+        from dataex.store.database.embedded import start_embedded
 
         folder = tempfile.mkdtemp(prefix="dataex-settle-")
         admin_url = start_embedded(Path(folder), database="postgres")
@@ -270,7 +270,7 @@ def main() -> int:
         results = asyncio.run(_measure(admin_url, args.trades, args.rounds))
     finally:
         if folder:
-            from dataex.store.embedded import stop_embedded
+            from dataex.store.database.embedded import stop_embedded
 
             stop_embedded(Path(folder))
     dataex, baseline = statistics.median(results["dataex"]), statistics.median(results["baseline"])

@@ -12,7 +12,7 @@ sequencer keeps current batch by batch). At each size, the market is loaded
 ``--runs`` times each way, alternating, and the median wall time reported:
 
 - before: the old start-up, which read every posting in log order and re-applied
-  each movement through ``Ledger.apply`` (kept here as it was in store/loader.py);
+  each movement through ``Ledger.apply`` (kept here as it was in store/writer/loader.py);
 - after: today's ``load_market``, which reads the maintained balances and holds
   and checks them with ``Ledger.restore``.
 
@@ -37,13 +37,13 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dataex.core.ledger import Ledger
-from dataex.core.market import Market
-from dataex.store.database import create_engine
-from dataex.store.ledger_check import order_view_of_row
-from dataex.store.loader import MarketSettings, load_market
-from dataex.store.migrate import upgrade
+from dataex.core.market.ledger import Ledger
+from dataex.core.market.state import Market
+from dataex.store.database.engine import create_engine
+from dataex.store.database.migrate import upgrade
+from dataex.store.market.ledger_check import order_view_of_row
 from dataex.store.tables import ledger_postings, licences, orders, products
+from dataex.store.writer.loader import MarketSettings, load_market
 
 PARTICIPANTS = 1_000
 
@@ -147,7 +147,7 @@ def main() -> int:
     admin_url = os.environ.get("DATAEX_DATABASE_URL")
     folder = None
     if not admin_url:
-        from dataex.store.embedded import start_embedded
+        from dataex.store.database.embedded import start_embedded
 
         folder = tempfile.mkdtemp(prefix="dataex-startup-")
         admin_url = start_embedded(Path(folder), database="postgres")
@@ -155,7 +155,7 @@ def main() -> int:
         results = asyncio.run(measure(admin_url, sizes, args.runs))
     finally:
         if folder:
-            from dataex.store.embedded import stop_embedded
+            from dataex.store.database.embedded import stop_embedded
 
             stop_embedded(Path(folder))
     print(f"| postings in history | before: replay, s (median of {args.runs}) "

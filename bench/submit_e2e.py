@@ -39,12 +39,12 @@ sys.path.insert(0, str(REPO))
 from bench._noop_app import sample_body  # noqa: E402
 from bench._server import free_port, wait_ready  # noqa: E402
 
-from dataex.client import Client, build_document  # noqa: E402
-from dataex.core.encoding import b64url_encode  # noqa: E402
-from dataex.core.signing import public_key_bytes  # noqa: E402
-from dataex.core.timefmt import format_utc  # noqa: E402
-from dataex.keyfiles import load_key  # noqa: E402
-from dataex.store.embedded import start_embedded, stop_embedded  # noqa: E402
+from dataex.client.sdk import Client, build_document  # noqa: E402
+from dataex.core.documents.encoding import b64url_encode  # noqa: E402
+from dataex.core.documents.signing import public_key_bytes  # noqa: E402
+from dataex.core.documents.timefmt import format_utc  # noqa: E402
+from dataex.keys.files import load_key  # noqa: E402
+from dataex.store.database.embedded import start_embedded, stop_embedded  # noqa: E402
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

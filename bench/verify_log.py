@@ -26,17 +26,17 @@ from typing import IO, Any
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from dataex.client import build_document
-from dataex.core.audit import GENESIS_PREV_HASH, build_entry
-from dataex.core.checkpoint import format_checkpoint, format_vkey, sign_note
-from dataex.core.encoding import b64url_encode
+from dataex.client.sdk import build_document
+from dataex.core.documents.encoding import b64url_encode
+from dataex.core.documents.errors import DomainError
+from dataex.core.documents.signing import public_key_bytes
+from dataex.core.documents.timefmt import format_utc
 from dataex.core.envelope import authorize_signer, envelope_from_object, signer_public_key
-from dataex.core.errors import DomainError
-from dataex.core.market_contracts import APPROVE, CANCEL, DEFINE_TOKEN, DEPOSIT, MINT, PLACE
-from dataex.core.merkle import CompactRange
-from dataex.core.signing import public_key_bytes
+from dataex.core.log.chain import GENESIS_PREV_HASH, build_entry
+from dataex.core.log.checkpoint import format_checkpoint, format_vkey, sign_note
+from dataex.core.log.merkle import CompactRange
+from dataex.core.market.contracts import APPROVE, CANCEL, DEFINE_TOKEN, DEPOSIT, MINT, PLACE
 from dataex.core.state import PlatformState, apply
-from dataex.core.timefmt import format_utc
 
 ADMIT = "dataex.participant.admit.v1"
 ORIGIN = "bench.dataex.local/log"

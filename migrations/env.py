@@ -1,6 +1,6 @@
 """Alembic environment: async, under a PostgreSQL advisory lock.
 
-The URL comes from the `sqlalchemy.url` option that dataex.store.migrate sets,
+The URL comes from the `sqlalchemy.url` option that dataex.store.database.migrate sets,
 or from DATAEX_DATABASE_URL when alembic is run by hand. The advisory lock
 makes concurrent upgrades (two servers starting at once) wait, not collide.
 """
@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
-from dataex.store.database import create_engine
+from dataex.store.database.engine import create_engine
 from dataex.store.tables import metadata
 
 MIGRATION_LOCK_KEY = 0x6461746165780001  # "dataex" + 1

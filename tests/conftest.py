@@ -21,10 +21,10 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from dataex.settings import Settings
-from dataex.store.database import create_engine
-from dataex.store.migrate import upgrade
-from dataex.store.roles import ensure_app_role
+from dataex.config.settings import Settings
+from dataex.store.database.engine import create_engine
+from dataex.store.database.migrate import upgrade
+from dataex.store.database.roles import ensure_app_role
 
 DB_FIXTURES = {"database_url", "runtime", "api", "fresh_database"}
 
@@ -56,7 +56,7 @@ def server_url() -> Iterator[str]:
     if configured:
         yield configured
         return
-    from dataex.store.embedded import start_embedded, stop_embedded
+    from dataex.store.database.embedded import start_embedded, stop_embedded
 
     with tempfile.TemporaryDirectory(prefix="dataex-test-") as folder:
         try:

@@ -10,9 +10,9 @@ from typing import Any
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from dataex.client import build_document
-from dataex.core.encoding import b64url_encode
-from dataex.core.signing import key_id, public_key_bytes
+from dataex.client.sdk import build_document
+from dataex.core.documents.encoding import b64url_encode
+from dataex.core.documents.signing import key_id, public_key_bytes
 
 ADMIT = "dataex.participant.admit.v1"
 ROTATE = "dataex.key.rotate.v1"
@@ -67,7 +67,7 @@ def signed_headers(actor: Actor, target: str, *, method: str = "GET", at: int | 
     import secrets
     import time
 
-    from dataex.core.request_auth import AUTH_HEADER, sign_request
+    from dataex.core.participants.request_auth import AUTH_HEADER, sign_request
 
     stamp = int(time.time()) if at is None else at
     return {AUTH_HEADER: sign_request(actor.key, method, target, stamp,

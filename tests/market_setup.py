@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from dataex.core.market_contracts import (
+from dataex.core.documents.timefmt import format_utc
+from dataex.core.market.contracts import (
     APPROVE,
     CANCEL,
     CONSUME,
@@ -23,7 +24,6 @@ from dataex.core.market_contracts import (
     RESUME,
     WITHDRAW,
 )
-from dataex.core.timefmt import format_utc
 from dataex.store.runtime import Runtime
 from tests.factories import Actor, now
 from tests.platform_setup import admit, submit, with_operator

@@ -8,7 +8,7 @@ import msgspec
 
 from dataex.core.envelope import parse_envelope
 from dataex.store.runtime import Runtime
-from dataex.store.sequencer import Receipt
+from dataex.store.writer.sequencer import Receipt
 from tests.factories import ADMIT, Actor
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from dataex.client import build_document
-from dataex.core.signing import key_id, public_key_bytes
+from dataex.client.sdk import build_document
+from dataex.core.documents.signing import key_id, public_key_bytes
 
 REGISTER = "dataex.registry.register.v1"
 REVOKE = "dataex.key.revoke.v1"
@@ -60,7 +60,7 @@ class Poison:
 
 
 def _admission(key: Ed25519PrivateKey, display_name: str) -> dict[str, Any]:
-    from dataex.core.encoding import b64url_encode
+    from dataex.core.documents.encoding import b64url_encode
 
     return {"display_name": display_name, "legal_id": "L-" + key_id(public_key_bytes(key))[8:],
             "public_key": b64url_encode(public_key_bytes(Ed25519PrivateKey.generate())),

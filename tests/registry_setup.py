@@ -12,7 +12,7 @@ import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
-from dataex.client import build_registering_decision
+from dataex.client.sdk import build_registering_decision
 from dataex.store.runtime import Runtime
 from tests.factories import Actor, now
 from tests.platform_setup import submit

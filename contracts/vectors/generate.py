@@ -2,7 +2,7 @@
 
 Client authors in any language test their canonicalisation and signing against the
 file, so it must come from the same code the server runs (dataex.core) and must not
-drift: tests/unit/test_contract_vectors.py rebuilds it in memory and compares.
+drift: tests/core/test_contract_vectors.py rebuilds it in memory and compares.
 Ed25519 (RFC 8032) signatures are deterministic, so the output is byte-for-byte stable.
 
 Run: .venv/bin/python contracts/vectors/generate.py
@@ -19,21 +19,21 @@ from typing import Any
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from dataex.core.canonical import MAX_SAFE_INTEGER, canonical_json
-from dataex.core.certificate_signing import (
+from dataex.core.documents.canonical import MAX_SAFE_INTEGER, canonical_json
+from dataex.core.registry.certificate_signing import (
     CERTIFICATE_SIGNING_PREFIX,
     certificate_signing_bytes,
     sign_certificate,
 )
 from dataex.core.contracts import CONTRACTS
-from dataex.core.encoding import b64url_encode
-from dataex.core.fingerprint import fingerprint, order_key
-from dataex.core.merkle import leaf_hash
-from dataex.core.registry import Registry
-from dataex.core.registry_contracts import OpenNotice, Register, TakeForReview
-from dataex.core.request_auth import REQUEST_SIGNING_PREFIX, request_signing_bytes, sign_request
-from dataex.core.signing import SIGNING_PREFIX, key_id, public_key_bytes, signing_bytes
-from dataex.core.timefmt import parse_utc
+from dataex.core.documents.encoding import b64url_encode
+from dataex.core.registry.fingerprint import fingerprint, order_key
+from dataex.core.log.merkle import leaf_hash
+from dataex.core.registry.lifecycle import Registry
+from dataex.core.registry.contracts import OpenNotice, Register, TakeForReview
+from dataex.core.participants.request_auth import REQUEST_SIGNING_PREFIX, request_signing_bytes, sign_request
+from dataex.core.documents.signing import SIGNING_PREFIX, key_id, public_key_bytes, signing_bytes
+from dataex.core.documents.timefmt import parse_utc
 
 OUTPUT = Path(__file__).with_name("vectors.json")
 FINGERPRINT_OUTPUT = Path(__file__).with_name("fingerprint.json")

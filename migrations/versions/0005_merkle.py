@@ -35,8 +35,8 @@ def _protect_append_only(table: str) -> None:
 
 def _backfill() -> None:
     """Subtree hashes for entries written before this revision (none on a new database)."""
-    from dataex.core.merkle import CompactRange
-    from dataex.core.merkle_tiles import stored_rows
+    from dataex.core.log.merkle import CompactRange
+    from dataex.core.log.tiles import stored_rows
 
     bind = op.get_bind()
     compact = CompactRange()

@@ -5,7 +5,7 @@ Revises: 0006
 
 ledger_balances holds each (account, asset)'s available and held totals and
 ledger_holds each open order's hold, written in every batch's transaction from
-the in-memory ledger (store/ledger_projection.py). Start-up reads them instead
+the in-memory ledger (store/market/ledger.py). Start-up reads them instead
 of re-adding every posting ever made; `dataex ledger check` compares them with
 the sum of the postings. Existing databases are filled from their postings here.
 """

@@ -22,8 +22,8 @@ import httpx
 import pytest
 
 from dataex.api.app import create_app
-from dataex.bootstrap import ensure_keys
-from dataex.settings import Settings
+from dataex.bootstrap.genesis import ensure_keys
+from dataex.config.settings import Settings
 from dataex.store.runtime import Runtime
 from dataex.verify import TrustedKeys
 from dataex.verify.own_entries import verify_own_entries
@@ -295,7 +295,11 @@ async def test_a_replayed_signed_read_is_refused(api: httpx.AsyncClient, world: 
 
 
 async def test_the_replay_guard_is_bounded_and_forgets_what_is_stale(tmp_path: Path) -> None:
-    from dataex.core.request_auth import ReplayedRequest, ReplayGuard, TooManySignedRequests
+    from dataex.core.participants.request_auth import (
+        ReplayedRequest,
+        ReplayGuard,
+        TooManySignedRequests,
+    )
 
     guard = ReplayGuard(window_seconds=300, capacity=3)
     guard.admit("k", "nonce-a", 1000, now=1000)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dataex.core.encoding import b64url_encode
+from dataex.core.documents.encoding import b64url_encode
 from dataex.core.state import snapshot
 from tests.factories import ADMIT, REVOKE, ROTATE, Actor, encode, now, signed_headers
 from tests.platform_setup import admit, submit, with_operator
@@ -52,7 +52,7 @@ async def test_the_same_document_again_returns_the_first_response(api, world) ->
 
 
 def _resign(actor: Actor, envelope: dict[str, Any]) -> dict[str, Any]:
-    from dataex.core.signing import sign_document
+    from dataex.core.documents.signing import sign_document
 
     return sign_document(envelope["document"], actor.key)
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from dataex.config.settings import Settings
 from dataex.core.state import snapshot
-from dataex.settings import Settings
-from dataex.store import market_queries
+from dataex.store.market import queries as market_queries
 from dataex.store.runtime import Runtime
 from dataex.store.tables import ledger_postings, licences, orders, products, trades
 from tests.factories import Actor, encode, signed_headers

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dataex.api.app import create_app
 from dataex.api.logs import RequestLog, configure_logging
-from dataex.settings import Settings
+from dataex.config.settings import Settings
 from tests.factories import ADMIT, Actor, encode
 from tests.market_setup import TOKEN, floor
 from tests.platform_setup import with_operator

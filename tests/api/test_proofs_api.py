@@ -8,13 +8,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert
 
-from dataex.bootstrap import ensure_keys
+from dataex.bootstrap.genesis import ensure_keys
 from dataex.cli.main import cli
-from dataex.core import merkle
-from dataex.core.checkpoint import open_note, parse_checkpoint, parse_vkey
-from dataex.core.errors import UnknownSigner
-from dataex.core.tlog_proof import parse_tlog_proof, verify_tlog_proof
-from dataex.store.checkpointer import InconsistentTree
+from dataex.core.documents.errors import UnknownSigner
+from dataex.core.log import merkle
+from dataex.core.log.checkpoint import open_note, parse_checkpoint, parse_vkey
+from dataex.core.log.tlog_proof import parse_tlog_proof, verify_tlog_proof
+from dataex.store.log.checkpointer import InconsistentTree
 from dataex.store.tables import checkpoints
 from tests.factories import signed_headers
 from tests.merkle_setup import grow_log, leaf_hashes

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from dataex.client import build_registering_decision
-from dataex.core.certificate_signing import certificate_signature_valid, sign_certificate
-from dataex.core.encoding import b64url_decode
+from dataex.client.sdk import build_registering_decision
+from dataex.config.settings import Settings
+from dataex.core.documents.encoding import b64url_decode
+from dataex.core.registry.certificate_signing import certificate_signature_valid, sign_certificate
 from dataex.core.state import snapshot
-from dataex.settings import Settings
 from dataex.store.runtime import Runtime
 from dataex.store.tables import certificates, registrations
 from tests.factories import Actor, encode, now
@@ -453,8 +453,8 @@ def _tamper(recorded: _Recorded, number: str, what: str) -> None:
     elif what == "event":
         for event in entry["entry"]["events"]:
             event.pop("signature", None)
-        from dataex.core.audit import entry_hash
-        from dataex.core.canonical import canonical_json
+        from dataex.core.documents.canonical import canonical_json
+        from dataex.core.log.chain import entry_hash
 
         entry["entry_hash"] = entry_hash(canonical_json(entry["entry"]))
 
@@ -468,7 +468,7 @@ def _tamper(recorded: _Recorded, number: str, what: str) -> None:
 async def test_certificate_verify_catches_what_was_changed(  # type: ignore[no-untyped-def]
     api, world: World, what: str, failing: str
 ) -> None:
-    from dataex.certificate_check import check_certificate
+    from dataex.verify.certificates import check_certificate
 
     genuine = await _recorded(api, world.certificate)
     report = check_certificate(genuine, world.certificate)  # type: ignore[arg-type]

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from dataex.core.supervision_contracts import FREEZE, LINK, UNFREEZE
-from dataex.settings import Settings
-from dataex.store.queries import stream_audit_lines
+from dataex.config.settings import Settings
+from dataex.core.supervision.contracts import FREEZE, LINK, UNFREEZE
+from dataex.store.log.entries import stream_audit_lines
 from dataex.store.runtime import Runtime
-from dataex.verifier import verify_export
+from dataex.verify import verify_export
 from tests.factories import Actor, encode, now, signed_headers
 from tests.market_setup import CANCEL, CONSUME, HALT, PLACE, RESUME, TOKEN, Floor, order
 from tests.platform_setup import admit

@@ -11,12 +11,12 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from dataex.bootstrap import ensure_keys
-from dataex.core.checkpoint import cosign as cosign_line
-from dataex.core.checkpoint import format_checkpoint, parse_note, sign_note
+from dataex.bootstrap.genesis import ensure_keys
+from dataex.core.log.checkpoint import cosign as cosign_line
+from dataex.core.log.checkpoint import format_checkpoint, parse_note, sign_note
 from dataex.store.runtime import Runtime
 from dataex.store.tables import cosignatures
-from dataex.witness_follow import Round, follow_once
+from dataex.witness.follow import Round, follow_once
 from tests.factories import REVOKE, ROTATE, Actor
 from tests.platform_setup import admit, submit, with_operator
 

@@ -36,9 +36,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from dataex.client import build_document
-from dataex.core.request_auth import AUTH_HEADER, sign_request
-from dataex.keyfiles import load_key
+from dataex.client.sdk import build_document
+from dataex.core.participants.request_auth import AUTH_HEADER, sign_request
+from dataex.keys.files import load_key
 from tests.e2e.conftest import Server, free_port
 
 EXAMPLES = int(os.environ.get("DATAEX_FUZZ_EXAMPLES", "12"))

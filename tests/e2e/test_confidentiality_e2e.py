@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from dataex.core.checkpoint import parse_checkpoint, parse_note
+from dataex.core.log.checkpoint import parse_checkpoint, parse_note
 from tests.e2e.conftest import Server
 
 WITNESS = "supervisor.test/witness"

@@ -24,8 +24,8 @@ import httpx
 import msgspec
 import psutil
 
-from dataex.client import build_document
-from dataex.keyfiles import load_key
+from dataex.client.sdk import build_document
+from dataex.keys.files import load_key
 from tests.e2e.conftest import free_port
 
 ROUNDS = 20

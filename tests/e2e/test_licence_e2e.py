@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from dataex.core.canonical import canonical_json
-from dataex.keyfiles import describe, load_key
-from dataex.licence_catalogue import load_catalogue
+from dataex.config.licence_catalogue import load_catalogue
+from dataex.core.documents.canonical import canonical_json
+from dataex.keys.files import describe, load_key
 from tests.e2e.conftest import Server
 
 pytestmark = pytest.mark.e2e

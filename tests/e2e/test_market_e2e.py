@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from dataex.core.licence_signing import licence_signature_valid
-from dataex.core.signing import public_key_bytes
-from dataex.keyfiles import describe, load_key
+from dataex.core.documents.signing import public_key_bytes
+from dataex.core.market.licence_signing import licence_signature_valid
+from dataex.keys.files import describe, load_key
 from tests.e2e.conftest import Server
 
 pytestmark = pytest.mark.e2e

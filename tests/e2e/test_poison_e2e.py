@@ -24,8 +24,8 @@ from queue import Queue
 import httpx
 import msgspec
 
-from dataex.client import build_document
-from dataex.keyfiles import load_key
+from dataex.client.sdk import build_document
+from dataex.keys.files import load_key
 from tests.e2e.conftest import Server
 from tests.poison import POISONS
 

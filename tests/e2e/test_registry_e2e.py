@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from dataex.core.timefmt import parse_utc
-from dataex.fingerprint import fingerprint_path
-from dataex.keyfiles import describe, new_key
+from dataex.client.fingerprint import fingerprint_path
+from dataex.core.documents.timefmt import parse_utc
+from dataex.keys.files import describe, new_key
 from tests.e2e.conftest import Server
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from dataex.core.checkpoint import (
+from dataex.core.documents.signing import public_key_bytes
+from dataex.core.log.checkpoint import (
     format_checkpoint,
     format_vkey,
     open_note,
@@ -25,9 +26,8 @@ from dataex.core.checkpoint import (
     sign_note,
     verify_cosignature,
 )
-from dataex.core.merkle import consistency_proof, leaf_hash, root
-from dataex.core.signing import public_key_bytes
-from dataex.core.witness import AddCheckpoint, format_add_checkpoint
+from dataex.core.log.merkle import consistency_proof, leaf_hash, root
+from dataex.core.log.witness import AddCheckpoint, format_add_checkpoint
 from tests.conftest import cloned_database
 from tests.e2e.conftest import Server, free_port
 

@@ -17,9 +17,9 @@ from litestar import Request
 
 from dataex.api.observability import note_signer
 from dataex.api.state import runtime_from
-from dataex.core.errors import DomainError
-from dataex.core.request_auth import AUTH_HEADER, ReplayGuard, authenticate_request
-from dataex.store.queries import PUBLIC_ENTRY_PREFIX  # the registry's public record
+from dataex.core.documents.errors import DomainError
+from dataex.core.participants.request_auth import AUTH_HEADER, ReplayGuard, authenticate_request
+from dataex.store.log.entries import PUBLIC_ENTRY_PREFIX  # the registry's public record
 
 
 class RegulatorOnly(DomainError):

@@ -28,7 +28,7 @@ from dataex.api.proofs import ProofsController, WellKnownController, with_inclus
 from dataex.api.registry import RegistryController
 from dataex.api.regulator import RegulatorController
 from dataex.api.witness import WitnessController
-from dataex.settings import Settings
+from dataex.config.settings import Settings
 from dataex.store.runtime import Runtime, open_runtime
 
 log = logging.getLogger(__name__)

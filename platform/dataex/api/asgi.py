@@ -9,7 +9,7 @@ from litestar import Litestar
 
 from dataex.api.app import create_app
 from dataex.api.logs import RequestLog, configure_logging
-from dataex.settings import Settings
+from dataex.config.settings import Settings
 
 
 def app_factory() -> Litestar:

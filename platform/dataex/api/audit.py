@@ -19,11 +19,11 @@ from litestar.response import Stream
 
 from dataex.api import access, params
 from dataex.api.state import runtime_from
-from dataex.core.errors import DomainError, NotFound
-from dataex.core.request_auth import AuthenticationRequired
-from dataex.store import merkle_store
-from dataex.store.checkpoint_queries import latest_checkpoint, with_cosignatures
-from dataex.store.queries import (
+from dataex.core.documents.errors import DomainError, NotFound
+from dataex.core.participants.request_auth import AuthenticationRequired
+from dataex.store.log import merkle as merkle_store
+from dataex.store.log.checkpoints import latest_checkpoint, with_cosignatures
+from dataex.store.log.entries import (
     audit_entries_range,
     audit_entry,
     entries_by_seq,

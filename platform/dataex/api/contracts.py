@@ -9,7 +9,7 @@ from litestar import Controller, get
 from dataex.api import params
 from dataex.api.problems import problem_catalogue
 from dataex.core.contracts import CONTRACTS, json_schema
-from dataex.core.errors import NotFound, UnknownContract
+from dataex.core.documents.errors import NotFound, UnknownContract
 
 
 class ContractsController(Controller):

@@ -27,8 +27,8 @@ from dataex.api.problems import (
     problem_body,
 )
 from dataex.api.state import runtime_from, runtime_of
+from dataex.core.documents.errors import DomainError
 from dataex.core.envelope import parse_envelope
-from dataex.core.errors import DomainError
 from dataex.store.runtime import Runtime
 
 SUBMIT_PATH = "/v1/documents"

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
-from dataex.store.database import ping
+from dataex.store.database.engine import ping
 
 
 class HealthController(Controller):

@@ -2,7 +2,7 @@
 
 Public market data is read from the committed tables. A participant's own
 orders, fills, balances, holds and licences need a signed request (the
-Dataex-Auth header, core/request_auth.py, contracts/SPEC.md section 12): the
+Dataex-Auth header, core/participants/request_auth.py, contracts/SPEC.md section 12): the
 key it names must be active, the timestamp within the clock skew, and the
 signature over method, path with query, timestamp and body hash must verify.
 Writes are signed documents POSTed to /v1/documents like every other.
@@ -21,14 +21,14 @@ from litestar.response.sse import ServerSentEventMessage
 
 from dataex.api import access, params
 from dataex.api.state import runtime_from
-from dataex.core.encoding import b64url_encode
-from dataex.core.errors import NotFound, SchemaViolation
-from dataex.core.licence_templates import LicenceTemplate, template_document
-from dataex.core.products import KINDS as PRODUCT_KINDS
-from dataex.core.products import STATUSES as PRODUCT_STATUSES
-from dataex.core.signing import key_id, public_key_bytes
-from dataex.store import market_queries as q
-from dataex.store.market_projection import CANCELLED, EXPIRED, FILLED, OPEN
+from dataex.core.documents.encoding import b64url_encode
+from dataex.core.documents.errors import NotFound, SchemaViolation
+from dataex.core.documents.signing import key_id, public_key_bytes
+from dataex.core.market.licence_templates import LicenceTemplate, template_document
+from dataex.core.market.products import KINDS as PRODUCT_KINDS
+from dataex.core.market.products import STATUSES as PRODUCT_STATUSES
+from dataex.store.market import queries as q
+from dataex.store.market.projection import CANCELLED, EXPIRED, FILLED, OPEN
 
 MAX_PAGE = 500
 Limit = Annotated[int, params.limit(MAX_PAGE)]

@@ -1,7 +1,7 @@
 """The service's Prometheus metrics: one registry per app, read by GET /metrics.
 
 Request metrics are observed by api/observability.py; the sequencer reports
-each committed batch through `BatchReport` (store/sequencer.py); gauges that
+each committed batch through `BatchReport` (store/writer/sequencer.py); gauges that
 are facts of the moment (queue depth, log size, pool use, seconds since the
 last checkpoint) are read when /metrics is scraped, so they cost nothing in
 between. docs/operators.md lists them with alerting rules, and
@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from dataex.store.sequencer import BatchReport
+from dataex.store.writer.sequencer import BatchReport
 
 # Seconds; from a cached read (~100 us) to a slow commit under load.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)

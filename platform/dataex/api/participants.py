@@ -9,8 +9,8 @@ from litestar import Controller, Request, get
 from dataex.api import access, params
 from dataex.api.state import runtime_from
 from dataex.core.contracts import ROLES
-from dataex.core.errors import NotFound, SchemaViolation
-from dataex.store.queries import list_participants
+from dataex.core.documents.errors import NotFound, SchemaViolation
+from dataex.store.participants import list_participants
 
 
 class ParticipantsController(Controller):

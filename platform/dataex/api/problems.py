@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from dataex.api.observability import note_refusal, request_id
-from dataex.core.errors import DomainError
+from dataex.core.documents.errors import DomainError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 

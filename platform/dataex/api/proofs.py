@@ -1,7 +1,7 @@
 """Proofs of the log: checkpoints, inclusion and consistency proofs, tlog-tiles, tlog-proof files.
 
 Every answer is computed from stored hashes (O(log n) rows, one round trip)
-of the committed tree; see core/merkle_tiles.py. Tiles never change once
+of the committed tree; see core/log/tiles.py. Tiles never change once
 served, so they carry year-long immutable cache headers; checkpoint notes and
 proof files do not (a witness may cosign a checkpoint later), so they get a
 short max-age.
@@ -23,8 +23,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from dataex.api import params
 from dataex.api.state import runtime_from
-from dataex.core.errors import DomainError, NotFound
-from dataex.core.merkle_tiles import (
+from dataex.core.documents.errors import DomainError, NotFound
+from dataex.core.log.tiles import (
     BadTreeRange,
     BeyondTree,
     consistency_plan,
@@ -33,10 +33,10 @@ from dataex.core.merkle_tiles import (
     root_of,
     root_plan,
 )
-from dataex.core.tlog_proof import format_tlog_proof
-from dataex.log_keys import LogKeyFiles
-from dataex.store import merkle_store
-from dataex.store.checkpoint_queries import (
+from dataex.core.log.tlog_proof import format_tlog_proof
+from dataex.keys.log_keys import LogKeyFiles
+from dataex.store.log import merkle as merkle_store
+from dataex.store.log.checkpoints import (
     StoredCheckpoint,
     checkpoint_at,
     latest_checkpoint,

@@ -16,13 +16,13 @@ from litestar import Controller, Request, get
 
 from dataex.api import params
 from dataex.api.state import runtime_from
-from dataex.core.contract_base import Timestamp
-from dataex.core.errors import NotFound, RoleNotAllowed, SchemaViolation
-from dataex.core.registry_certificates import CERTIFICATE_STATUSES
-from dataex.core.registry_contracts import KINDS, RIGHTS
-from dataex.core.registry_records import REGISTRATION_STATUSES
-from dataex.core.timefmt import parse_utc
-from dataex.store import registry_queries as q
+from dataex.core.documents.contract import Timestamp
+from dataex.core.documents.errors import NotFound, RoleNotAllowed, SchemaViolation
+from dataex.core.documents.timefmt import parse_utc
+from dataex.core.registry.certificates import CERTIFICATE_STATUSES
+from dataex.core.registry.contracts import KINDS, RIGHTS
+from dataex.core.registry.records import REGISTRATION_STATUSES
+from dataex.store.registry import queries as q
 
 MAX_PAGE = 200
 Limit = Annotated[int, params.limit(MAX_PAGE, "page size")]

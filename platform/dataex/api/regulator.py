@@ -16,9 +16,10 @@ from litestar import Controller, Request, Response, get
 from dataex.api import access, params
 from dataex.api.market import ORDER_STATUSES, Limit, Offset, _one_of
 from dataex.api.state import runtime_from
-from dataex.core.errors import SchemaViolation
-from dataex.store import statistics, supervision_queries
-from dataex.store.surveillance import Thresholds, surveillance_report
+from dataex.core.documents.errors import SchemaViolation
+from dataex.store.supervision import queries as supervision_queries
+from dataex.store.supervision import statistics
+from dataex.store.supervision.surveillance import Thresholds, surveillance_report
 
 Day = Annotated[str | None, params.text("a UTC day, YYYY-MM-DD")]
 FirstDay = Annotated[str | None, params.text("first UTC day", name="from")]

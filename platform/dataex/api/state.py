@@ -13,7 +13,7 @@ from dataex.store.runtime import Runtime
 def runtime_of(state: State) -> Runtime:
     runtime = state.get("runtime")
     if runtime is None:
-        from dataex.store.sequencer import Unavailable
+        from dataex.store.writer.sequencer import Unavailable
 
         raise Unavailable("the service is starting")
     return runtime  # type: ignore[no-any-return]

@@ -17,10 +17,10 @@ from typing import Any
 from litestar import Controller, Request, Response, post
 
 from dataex.api.state import runtime_from
-from dataex.core.checkpoint import parse_checkpoint, parse_note
-from dataex.core.errors import NotFound
-from dataex.core.witness import accept_cosignatures
-from dataex.store.witness_queries import store_cosignatures, stored_note, witness_keys
+from dataex.core.documents.errors import NotFound
+from dataex.core.log.checkpoint import parse_checkpoint, parse_note
+from dataex.core.log.witness import accept_cosignatures
+from dataex.store.log.witnesses import store_cosignatures, stored_note, witness_keys
 
 
 class WitnessController(Controller):

@@ -14,8 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from dataex.cli.common import EXIT_REFUSED, friendly_errors, server_option
 from dataex.cli.export_resume import resume_point
-from dataex.client import Client, ProblemError
-from dataex.keyfiles import load_key
+from dataex.client.sdk import Client, ProblemError
+from dataex.keys.files import load_key
 from dataex.verify import Report, TrustedKeys, verify_stream
 
 LOG_KEYS_PATH = "/.well-known/dataex/log-keys"

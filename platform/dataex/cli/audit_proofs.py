@@ -13,11 +13,11 @@ from pathlib import Path
 import click
 
 from dataex.cli.common import EXIT_REFUSED, friendly_errors, server_option
-from dataex.core.audit import entry_hash
-from dataex.core.canonical import canonical_json
-from dataex.core.checkpoint import NoteVerifier, parse_vkey
-from dataex.core.errors import DomainError
-from dataex.core.tlog_proof import parse_tlog_proof, verify_tlog_proof
+from dataex.core.documents.canonical import canonical_json
+from dataex.core.documents.errors import DomainError
+from dataex.core.log.chain import entry_hash
+from dataex.core.log.checkpoint import NoteVerifier, parse_vkey
+from dataex.core.log.tlog_proof import parse_tlog_proof, verify_tlog_proof
 
 
 @click.command("proof")
@@ -30,7 +30,7 @@ from dataex.core.tlog_proof import parse_tlog_proof, verify_tlog_proof
 @friendly_errors
 def proof(server: str, seq: int, size: int | None, out: Path | None) -> None:
     """Download the C2SP tlog-proof of entry SEQ: inclusion proof plus signed checkpoint."""
-    from dataex.client import Client, _check
+    from dataex.client.sdk import Client, _check
 
     params = {} if size is None else {"size": size}
     with Client(server) as client:

@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 
 import click
 
-from dataex.client import ProblemError
-from dataex.keyfiles import KeyFileError
-from dataex.settings import Settings
+from dataex.client.sdk import ProblemError
+from dataex.config.settings import Settings
+from dataex.keys.files import KeyFileError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,8 +57,8 @@ def print_json(value: Any) -> None:
 
 def sign_and_submit(server: str, key_path: Path, contract: str, body: dict[str, Any]) -> None:
     """Sign `body` under `contract` with the key file and print the server's receipt."""
-    from dataex.client import Client, build_document
-    from dataex.keyfiles import load_key
+    from dataex.client.sdk import Client, build_document
+    from dataex.keys.files import load_key
 
     envelope = build_document(contract, body, load_key(key_path))
     with Client(server) as client:

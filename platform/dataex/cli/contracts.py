@@ -7,8 +7,8 @@ import sys
 
 import click
 
+from dataex.config.paths import contracts_dir
 from dataex.core.contracts import CONTRACTS, json_schema
-from dataex.paths import contracts_dir
 
 
 def rendered_openapi() -> str:
@@ -16,7 +16,7 @@ def rendered_openapi() -> str:
     from litestar._openapi.plugin import OpenAPIPlugin
 
     from dataex.api.app import create_app
-    from dataex.settings import Settings
+    from dataex.config.settings import Settings
 
     app = create_app(Settings())
     document = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()

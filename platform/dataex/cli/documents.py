@@ -14,9 +14,9 @@ from dataex.cli.common import (
     read_json_argument,
     server_option,
 )
-from dataex.client import Client, build_document
+from dataex.client.sdk import Client, build_document
 from dataex.core.contracts import CONTRACTS
-from dataex.keyfiles import load_key
+from dataex.keys.files import load_key
 
 contract_option = click.option(
     "--contract",

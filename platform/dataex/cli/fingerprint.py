@@ -16,8 +16,8 @@ from rich.progress import (
 )
 
 from dataex.cli.common import print_json
-from dataex.core.fingerprint import FingerprintError
-from dataex.fingerprint import find_files, fingerprint_files
+from dataex.client.fingerprint import find_files, fingerprint_files
+from dataex.core.registry.fingerprint import FingerprintError
 
 # Below this a progress bar would only flicker.
 PROGRESS_FROM_BYTES = 64 << 20

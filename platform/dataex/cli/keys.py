@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from dataex.cli.common import friendly_errors, print_json
-from dataex.keyfiles import describe, load_key, new_key
+from dataex.keys.files import describe, load_key, new_key
 
 
 @click.group()

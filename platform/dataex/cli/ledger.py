@@ -28,8 +28,8 @@ def check(as_json: bool) -> None:
 
     Exit 0 when all hold, 2 (with every fault listed) when one does not.
     """
-    from dataex.store.database import create_engine
-    from dataex.store.ledger_check import LedgerReport, check_ledger
+    from dataex.store.database.engine import create_engine
+    from dataex.store.market.ledger_check import LedgerReport, check_ledger
     from dataex.store.runtime import resolve_database_url
 
     async def run() -> LedgerReport:

@@ -2,7 +2,7 @@
 
 A licence is public (its id, parties and contract text are on the log), so no
 key is needed: `show` prints the licence answer (save it with --json > FILE),
-`verify` checks it (licence_check.py) and exits 2 on a fault, and `templates`
+`verify` checks it (verify/licences.py) and exits 2 on a fault, and `templates`
 lists the licence templates a data-licence product may name.
 """
 
@@ -15,9 +15,9 @@ from pathlib import Path
 import click
 
 from dataex.cli.common import EXIT_REFUSED, friendly_errors, key_option, print_json, server_option
-from dataex.client import Client
-from dataex.keyfiles import load_key
-from dataex.licence_check import check_licence
+from dataex.client.sdk import Client
+from dataex.keys.files import load_key
+from dataex.verify.licences import check_licence
 
 
 @click.group()

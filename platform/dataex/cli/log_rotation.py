@@ -1,7 +1,7 @@
 """`dataex keys rotate-log` and `dataex keys finish-log-rotation`: rotate the checkpoint key.
 
 Local commands on the data directory (like `dataex init`). During a rotation
-every checkpoint carries both keys' signatures; see dataex/log_keys.py.
+every checkpoint carries both keys' signatures; see dataex/keys/log_keys.py.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from dataex.cli.common import friendly_errors, print_json, settings
-from dataex.log_keys import LogKeyFiles
+from dataex.keys.log_keys import LogKeyFiles
 
 
 @click.command("rotate-log")

@@ -1,7 +1,7 @@
 """`dataex market ...`: cash, products, units, orders and market data from the command line.
 
 Thin wrappers like cli/registry.py: each action builds the body of a
-dataex.market.* contract (core/market_contracts.py), signs it with --key and
+dataex.market.* contract (core/market/contracts.py), signs it with --key and
 submits it, printing the receipt. Reads of public market data need no key;
 `orders`, `fills`, `balances` and `licences` are one's own and are sent as
 signed requests (contracts/SPEC.md section 12) with --key.
@@ -21,9 +21,9 @@ from dataex.cli.common import (
     server_option,
     sign_and_submit,
 )
-from dataex.client import Client, new_nonce
-from dataex.core.market_contracts import Delivery, Exclusivity, OrderType, StpMode
-from dataex.keyfiles import load_key
+from dataex.client.sdk import Client, new_nonce
+from dataex.core.market.contracts import Delivery, Exclusivity, OrderType, StpMode
+from dataex.keys.files import load_key
 
 PREFIX = "dataex.market."
 

@@ -2,7 +2,7 @@
 
 Thin wrappers: each builds a body of a dataex.registry.* contract, signs it with
 --key and submits it, printing the receipt (the log entry). The shapes are the
-contracts' (core/registry_contracts.py); nothing here re-checks them, the
+contracts' (core/registry/contracts.py); nothing here re-checks them, the
 server does. `decide --register` is the one with more to do: it fetches the
 certificate documents the decision will produce, signs them with the
 registrar's key and sends the signatures with the decision (contracts/SPEC.md §9).
@@ -17,7 +17,6 @@ from typing import Any, get_args
 
 import click
 
-from dataex.certificate_check import check_certificate
 from dataex.cli.common import (
     EXIT_REFUSED,
     friendly_errors,
@@ -28,8 +27,10 @@ from dataex.cli.common import (
     sign_and_submit,
 )
 from dataex.cli.fingerprint import compute_fingerprint
-from dataex.client import Client, build_registering_decision
-from dataex.core.registry_contracts import (
+from dataex.client.sdk import Client, build_registering_decision
+from dataex.core.documents.signing import key_id, public_key_bytes
+from dataex.core.documents.timefmt import format_utc
+from dataex.core.registry.contracts import (
     RIGHTS,
     Classification,
     ProductForm,
@@ -37,9 +38,8 @@ from dataex.core.registry_contracts import (
     SourceType,
     UpdateFrequency,
 )
-from dataex.core.signing import key_id, public_key_bytes
-from dataex.core.timefmt import format_utc
-from dataex.keyfiles import load_key
+from dataex.keys.files import load_key
+from dataex.verify.certificates import check_certificate
 
 PREFIX = "dataex.registry."
 

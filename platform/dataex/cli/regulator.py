@@ -21,10 +21,10 @@ from dataex.cli.common import (
     server_option,
     sign_and_submit,
 )
-from dataex.client import Client, ProblemError
-from dataex.core.market_contracts import HALT, RESUME
-from dataex.core.supervision_contracts import FREEZE, LINK, UNFREEZE, UNLINK
-from dataex.keyfiles import load_key
+from dataex.client.sdk import Client, ProblemError
+from dataex.core.market.contracts import HALT, RESUME
+from dataex.core.supervision.contracts import FREEZE, LINK, UNFREEZE, UNLINK
+from dataex.keys.files import load_key
 
 BASE = "/v1/regulator"
 

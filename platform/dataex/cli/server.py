@@ -19,14 +19,14 @@ from typing import Any, TypeVar, cast
 import click
 
 from dataex.cli.common import EXIT_LOCKED, print_json
-from dataex.settings import Settings
+from dataex.config.settings import Settings
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 async def _init(s: Settings, *, demo: bool) -> dict[str, object]:
-    from dataex.bootstrap import ensure_genesis, ensure_keys, operator_admitted
+    from dataex.bootstrap.genesis import ensure_genesis, ensure_keys, operator_admitted
     from dataex.store.runtime import open_runtime
 
     paths, created = ensure_keys(s)
@@ -42,7 +42,7 @@ async def _init(s: Settings, *, demo: bool) -> dict[str, object]:
         registry: list[str] = []
         market: list[str] = []
         if demo:
-            from dataex.demo import seed_demo, seed_demo_market, seed_demo_registry
+            from dataex.bootstrap.demo import seed_demo, seed_demo_market, seed_demo_registry
 
             seeded = await seed_demo(runtime, paths)
             registry = await seed_demo_registry(runtime)
@@ -77,9 +77,9 @@ def starting(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from dataex.keyfiles import KeyFileError
-        from dataex.store.sequencer import SequencerLocked
+        from dataex.keys.files import KeyFileError
         from dataex.store.startup import EXIT_KEYS, EXIT_SETTINGS, StartupFailure
+        from dataex.store.writer.sequencer import SequencerLocked
 
         try:
             return fn(*args, **kwargs)
@@ -245,7 +245,7 @@ def db_backup(file: Path) -> None:
     Works while the service runs. The keys of the data directory are not in it:
     keep them apart (docs/operators.md).
     """
-    from dataex.store.backup import BackupError, backup
+    from dataex.store.database.backup import BackupError, backup
     from dataex.store.runtime import resolve_database_url
 
     url = resolve_database_url(_settings())
@@ -263,8 +263,8 @@ def db_backup(file: Path) -> None:
 def db_restore(file: Path) -> None:
     """Restore FILE into an empty database (the embedded one of an empty data directory,
     or DATAEX_DATABASE_URL's) and check it against the backup's manifest."""
-    from dataex.bootstrap import KeyPaths
-    from dataex.store.backup import BackupError, restore
+    from dataex.keys.locations import KeyPaths
+    from dataex.store.database.backup import BackupError, restore
     from dataex.store.runtime import prepare_database, resolve_database_url
 
     s = _settings()

@@ -12,15 +12,15 @@ import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dataex.cli.common import EXIT_FAILURE, EXIT_REFUSED, print_json
-from dataex.core.checkpoint import (
+from dataex.core.documents.signing import public_key_bytes
+from dataex.core.log.checkpoint import (
     SIG_TYPE_COSIGNATURE_V1,
     MalformedNote,
     NoteVerifier,
     format_vkey,
     parse_vkey,
 )
-from dataex.core.signing import public_key_bytes
-from dataex.keyfiles import KeyFileError, describe, load_key, new_key
+from dataex.keys.files import KeyFileError, describe, load_key, new_key
 
 VKEY_SUFFIX = ".vkey"
 
@@ -100,7 +100,7 @@ def follow(server: str, key_path: Path, state_path: Path, name: str | None, inte
     the log cannot be reached or refuses the cosignature (with --once).
     """
     key, name = _identity(key_path, name)
-    from dataex.witness_state import StateFileError, state_lock
+    from dataex.witness.state import StateFileError, state_lock
 
     try:
         with state_lock(state_path):
@@ -114,7 +114,7 @@ async def _follow(server: str, key: Ed25519PrivateKey, name: str, state_path: Pa
                   once: bool) -> int:
     import httpx
 
-    from dataex.witness_follow import LogUnavailable, WitnessRefused, follow_once
+    from dataex.witness.follow import LogUnavailable, WitnessRefused, follow_once
 
     async with httpx.AsyncClient(base_url=server.rstrip("/"), timeout=30) as http:
         while True:
@@ -148,9 +148,9 @@ async def _follow(server: str, key: Ed25519PrivateKey, name: str, state_path: Pa
 def serve(key_path: Path, state_path: Path, name: str | None, log_keys: tuple[str, ...],
           origin: str | None, host: str, port: int) -> None:
     """Serve POST /add-checkpoint (c2sp.org/tlog-witness) for a log that pushes checkpoints."""
-    from dataex.core.witness import WitnessState
-    from dataex.witness_service import ENV_KEY, ENV_NAME, ENV_STATE
-    from dataex.witness_state import StateFileError, StoredState, load_state, save_state
+    from dataex.core.log.witness import WitnessState
+    from dataex.witness.serve import ENV_KEY, ENV_NAME, ENV_STATE
+    from dataex.witness.state import StateFileError, StoredState, load_state, save_state
 
     _key, name = _identity(key_path, name)
     try:
@@ -177,5 +177,5 @@ def serve(key_path: Path, state_path: Path, name: str | None, log_keys: tuple[st
     from granian import Granian
     from granian.constants import Interfaces
 
-    Granian("dataex.witness_service:app_from_env", address=host, port=port,
+    Granian("dataex.witness.serve:app_from_env", address=host, port=port,
             interface=Interfaces.ASGI, factory=True, workers=1).serve()

@@ -1,7 +1,9 @@
 """The signed-document contracts: one msgspec type per body, the single source of truth.
 
-The shared scalars, Body and Contract live in contract_base.py (re-exported here);
-each area's bodies live in its own module and are gathered into CONTRACTS below.
+The shared scalars, Body and Contract live in documents/contract.py (re-exported
+here); each domain's bodies live in its own contracts.py (participants/,
+registry/, market/, supervision/) and are gathered into CONTRACTS below, so this
+catalogue sits above every domain and the door (envelope.py) reads it.
 contracts/schemas/*.json are generated from these types (`dataex contracts
 generate`) and a test fails when the files drift from the types.
 """
@@ -9,12 +11,11 @@ generate`) and a test fails when the files drift from the types.
 from __future__ import annotations
 
 import textwrap
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import msgspec
-from msgspec import Meta
 
-from dataex.core.contract_base import (
+from dataex.core.documents.contract import (
     ROLES,
     Body,
     Contract,
@@ -27,9 +28,15 @@ from dataex.core.contract_base import (
     Signature,
     Timestamp,
 )
-from dataex.core.market_contracts import MARKET_CONTRACTS
-from dataex.core.registry_contracts import REGISTRY_CONTRACTS
-from dataex.core.supervision_contracts import SUPERVISION_CONTRACTS
+from dataex.core.market.contracts import MARKET_CONTRACTS
+from dataex.core.participants.contracts import (
+    PARTICIPANT_CONTRACTS,
+    AdmitParticipant,
+    RevokeKey,
+    RotateKey,
+)
+from dataex.core.registry.contracts import REGISTRY_CONTRACTS
+from dataex.core.supervision.contracts import SUPERVISION_CONTRACTS
 
 __all__ = [
     "CONTRACTS",
@@ -53,44 +60,10 @@ __all__ = [
 ]
 
 
-class AdmitParticipant(Body, frozen=True):
-    display_name: ShortText
-    legal_id: Annotated[str, Meta(min_length=1, max_length=100)]
-    public_key: PublicKey
-    roles: Annotated[list[Role], Meta(min_length=1, max_length=5)]
-
-
-class RotateKey(Body, frozen=True):
-    new_public_key: PublicKey
-
-
-class RevokeKey(Body, frozen=True):
-    key_id: KeyId
-    reason: LongText
-
-
 CONTRACTS: dict[str, Contract] = {
     c.name: c
     for c in (
-        Contract(
-            "dataex.participant.admit.v1",
-            AdmitParticipant,
-            frozenset({"operator"}),
-            "The operator admits a participant with a key and roles "
-            "(the very first one is the operator admitting itself).",
-        ),
-        Contract(
-            "dataex.key.rotate.v1",
-            RotateKey,
-            None,
-            "A participant replaces its key; signed by the old key.",
-        ),
-        Contract(
-            "dataex.key.revoke.v1",
-            RevokeKey,
-            frozenset({"operator"}),
-            "The operator revokes a participant's key.",
-        ),
+        *PARTICIPANT_CONTRACTS,
         *REGISTRY_CONTRACTS,
         *MARKET_CONTRACTS,
         *SUPERVISION_CONTRACTS,

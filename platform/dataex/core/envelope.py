@@ -16,10 +16,14 @@ from typing import Any
 
 import msgspec
 
-from dataex.core.canonical import NonCanonicalValue, canonical_json, canonical_json_spliced
 from dataex.core.contracts import CONTRACTS, ENVELOPE_TYPES, Contract
-from dataex.core.encoding import b64url_decode
-from dataex.core.errors import (
+from dataex.core.documents.canonical import (
+    NonCanonicalValue,
+    canonical_json,
+    canonical_json_spliced,
+)
+from dataex.core.documents.encoding import b64url_decode
+from dataex.core.documents.errors import (
     ClockSkew,
     DomainError,
     ForbiddenCharacter,
@@ -31,9 +35,9 @@ from dataex.core.errors import (
     UnknownContract,
     UnknownSigner,
 )
-from dataex.core.participants import Participants
-from dataex.core.signing import PUBLIC_KEY_BYTES, key_id, verify_canonical
-from dataex.core.timefmt import parse_utc
+from dataex.core.documents.signing import PUBLIC_KEY_BYTES, key_id, verify_canonical
+from dataex.core.documents.timefmt import parse_utc
+from dataex.core.participants.directory import Participants
 
 ADMIT_CONTRACT = "dataex.participant.admit.v1"
 

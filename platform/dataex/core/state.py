@@ -14,20 +14,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from dataex.core.certificate_signing import RegistrarKey
+from dataex.core.documents.timefmt import parse_utc
 from dataex.core.envelope import Command
-from dataex.core.market import Market, apply_market
-from dataex.core.market_contracts import MARKET_CONTRACTS, WITHDRAW
-from dataex.core.participants import Event, Participants
-from dataex.core.registry import Registry, apply_registry
-from dataex.core.registry_contracts import REGISTRY_CONTRACTS
-from dataex.core.supervision import Supervision, refuse_frozen_withdrawal
-from dataex.core.supervision import freeze as freeze_participant
-from dataex.core.supervision import link as link_participants
-from dataex.core.supervision import unfreeze as unfreeze_participant
-from dataex.core.supervision import unlink as unlink_participants
-from dataex.core.supervision_contracts import FREEZE, LINK, UNFREEZE, UNLINK
-from dataex.core.timefmt import parse_utc
+from dataex.core.market.commands import apply_market
+from dataex.core.market.contracts import MARKET_CONTRACTS, WITHDRAW
+from dataex.core.market.state import Market
+from dataex.core.participants.directory import Event, Participants
+from dataex.core.registry.certificate_signing import RegistrarKey
+from dataex.core.registry.contracts import REGISTRY_CONTRACTS
+from dataex.core.registry.lifecycle import Registry, apply_registry
+from dataex.core.supervision.contracts import FREEZE, LINK, UNFREEZE, UNLINK
+from dataex.core.supervision.freezes import Supervision, refuse_frozen_withdrawal
+from dataex.core.supervision.freezes import freeze as freeze_participant
+from dataex.core.supervision.freezes import link as link_participants
+from dataex.core.supervision.freezes import unfreeze as unfreeze_participant
+from dataex.core.supervision.freezes import unlink as unlink_participants
 
 
 @dataclass

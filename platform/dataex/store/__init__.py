@@ -1,1 +1,4 @@
-"""PostgreSQL: schema, the single-writer sequencer, and read queries."""
+"""PostgreSQL: the schema (tables.py), the database (database/), the single
+writer (writer/), each domain's projections and reads (log/, registry/,
+market/, supervision/, participants.py), and the runtime that opens it all.
+"""

@@ -16,16 +16,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dataex.log_keys import LogKeyFiles
-from dataex.settings import Settings
-from dataex.store.checkpointer import Checkpointer
-from dataex.store.database import create_engine
-from dataex.store.embedded import start_embedded
-from dataex.store.loader import MarketSettings
-from dataex.store.migrate import upgrade
-from dataex.store.roles import ensure_app_role
-from dataex.store.sequencer import Sequencer
+from dataex.config.settings import Settings
+from dataex.keys.files import load_key
+from dataex.keys.locations import KeyPaths
+from dataex.keys.log_keys import LogKeyFiles
+from dataex.store.database.embedded import start_embedded
+from dataex.store.database.engine import create_engine
+from dataex.store.database.migrate import upgrade
+from dataex.store.database.roles import ensure_app_role
+from dataex.store.log.checkpointer import Checkpointer
 from dataex.store.startup import EXIT_DATABASE, EXIT_SCHEMA, StartupFailure
+from dataex.store.writer.loader import MarketSettings
+from dataex.store.writer.sequencer import Sequencer
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +74,6 @@ def _safe_url(url: str) -> str:
 
 def _log_key(settings: Settings) -> Ed25519PrivateKey | None:
     """The platform's log key, which signs licence documents; None before `dataex init`."""
-    from dataex.bootstrap import KeyPaths
-    from dataex.keyfiles import load_key
-
     path = KeyPaths.of(settings).log
     if not path.exists():
         log.warning("no log key at %s: licences are recorded unsigned", path)

@@ -78,7 +78,7 @@ participant_keys = Table(
 )
 
 # Links a regulator declared between two participants (migration 0006), by sorted pair;
-# core/supervision.py restores from these rows. A removed link keeps its row.
+# core/supervision/freezes.py restores from these rows. A removed link keeps its row.
 participant_links = Table(
     "participant_links",
     metadata,
@@ -279,7 +279,7 @@ licences = Table(
 
 # The Merkle tree and its checkpoints (migration 0005). merkle_hashes holds the root of
 # every complete subtree of height 8, 16, 24, ... (level 0 is audit_entries.entry_hash);
-# level 8·L, idx [256N, 256N+W) is tlog-tiles tile L/N. See core/merkle_tiles.py.
+# level 8·L, idx [256N, 256N+W) is tlog-tiles tile L/N. See core/log/tiles.py.
 merkle_hashes = Table(
     "merkle_hashes",
     metadata,

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from dataex.core.audit import ChainFault, LoggedEntry
+from dataex.core.log.chain import ChainFault, LoggedEntry
 
 
 class CheckpointLine(NamedTuple):

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from dataex.core.audit import entry_hash
-from dataex.core.canonical import canonical_json
-from dataex.core.errors import DomainError
-from dataex.core.merkle import verify_inclusion
+from dataex.core.documents.canonical import canonical_json
+from dataex.core.documents.errors import DomainError
+from dataex.core.log.chain import entry_hash
+from dataex.core.log.merkle import verify_inclusion
 from dataex.verify.trust import CheckedNote, TrustedKeys, check_note
 
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import msgspec
 
+from dataex.core.documents.errors import DomainError
+from dataex.core.documents.timefmt import parse_utc
 from dataex.core.envelope import authorize_signer, envelope_from_object, signer_public_key
-from dataex.core.errors import DomainError
-from dataex.core.licence_templates import template_from_json
+from dataex.core.market.licence_templates import template_from_json
 from dataex.core.state import PlatformState, apply
-from dataex.core.timefmt import parse_utc
 
 # Events come from core and logged events from an entry already checked canonical,
 # so both are encoded without canonical_json's scan; sorted keys make them comparable.

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from dataex.core.audit import GENESIS_PREV_HASH, ChainFault, LoggedEntry, entry_hash
-from dataex.core.canonical import canonical_json
-from dataex.core.errors import DomainError
-from dataex.core.merkle import CompactRange
+from dataex.core.documents.canonical import canonical_json
+from dataex.core.documents.errors import DomainError
+from dataex.core.log.chain import GENESIS_PREV_HASH, ChainFault, LoggedEntry, entry_hash
+from dataex.core.log.merkle import CompactRange
 from dataex.verify.lines import CheckpointLine, read_lines
 from dataex.verify.replay import Replay
 from dataex.verify.signatures import SignatureChecker
@@ -201,3 +201,15 @@ def _missing(run: _Run, expected_size: int | None) -> ChainFault | None:
     size, who = max(short)
     return ChainFault(end + 1, f"the export is truncated: it ends at entry {end} but "
                       f"{who} covers {size} entries")
+
+
+def verify_export(
+    lines: Iterable[str | bytes],
+    *,
+    progress: Callable[[int], None] | None = None,
+    expected_size: int | None = None,
+    keys: TrustedKeys | None = None,
+) -> Report:
+    """Verify a whole export from seq 1, inline (no worker processes): tests and small logs."""
+    return verify_stream(lines, keys=keys, expected_size=expected_size, progress=progress,
+                         workers=0)

@@ -13,8 +13,8 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
 
-from dataex.core.errors import DomainError
-from dataex.core.signing import verify_canonical
+from dataex.core.documents.errors import DomainError
+from dataex.core.documents.signing import verify_canonical
 from dataex.verify.replay import SignatureJob
 
 CHUNK = 2000

@@ -18,7 +18,8 @@ from typing import Any
 
 import msgspec
 
-from dataex.core.checkpoint import (
+from dataex.core.documents.errors import DomainError
+from dataex.core.log.checkpoint import (
     SIG_TYPE_COSIGNATURE_V1,
     SIG_TYPE_ED25519,
     Checkpoint,
@@ -28,7 +29,6 @@ from dataex.core.checkpoint import (
     parse_note,
     parse_vkey,
 )
-from dataex.core.errors import DomainError
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The registry's tables: projection of registry events, and its reads."""

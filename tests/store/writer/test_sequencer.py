@@ -1,0 +1,174 @@
+"""The sequencer against a real PostgreSQL: group commit, idempotency, failure, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+
+import asyncpg
+import pytest
+from sqlalchemy import func, select, text
+
+from dataex.core.documents import errors
+from dataex.core.state import snapshot
+from dataex.store.batch_writes import BatchWrites
+from dataex.store.runtime import open_runtime
+from dataex.store.tables import audit_entries, participants
+from dataex.store.writer.sequencer import SequencerLocked, Unavailable
+from tests.conftest import _asyncpg_args
+from tests.factories import ADMIT, REVOKE, ROTATE, Actor, encode
+from tests.platform_setup import admit, submit, with_operator
+
+
+async def _count(runtime, table=audit_entries) -> int:  # type: ignore[no-untyped-def]
+    async with runtime.engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(table))).scalar())
+
+
+async def test_accepted_commands_are_in_the_log_and_the_state_tables(runtime) -> None:  # type: ignore[no-untyped-def]
+    operator = await with_operator(runtime)
+    alice = await admit(runtime, operator, "alice", ["trader"])
+    assert alice.participant_id == "P000002"
+    assert await _count(runtime) == 2
+    assert await _count(runtime, participants) == 2
+    assert runtime.sequencer.head.seq == 2
+
+
+async def test_same_document_twice_returns_the_first_receipt(runtime) -> None:  # type: ignore[no-untyped-def]
+    operator = await with_operator(runtime)
+    envelope = operator.sign(ADMIT, Actor.new("bob").admission(["trader"]))
+    first = await submit(runtime, envelope)
+    again = await submit(runtime, envelope)
+    assert again.replayed and not first.replayed
+    assert (again.seq, again.entry_hash, again.events) == (first.seq, first.entry_hash,
+                                                           first.events)
+    assert await _count(runtime) == 2
+
+
+async def test_another_document_with_a_used_nonce_is_409(runtime) -> None:  # type: ignore[no-untyped-def]
+    operator = await with_operator(runtime)
+    await submit(runtime, operator.sign(ADMIT, Actor.new("a").admission(["trader"]), nonce="n-1"))
+    with pytest.raises(errors.NonceReused) as caught:
+        await submit(runtime, operator.sign(ADMIT, Actor.new("b").admission(["trader"]),
+                                            nonce="n-1"))
+    assert caught.value.status == 409
+    assert await _count(runtime) == 2
+
+
+async def test_concurrent_submissions_are_batched_and_all_committed(runtime) -> None:  # type: ignore[no-untyped-def]
+    operator = await with_operator(runtime)
+    envelopes = [operator.sign(ADMIT, Actor.new(f"t{i}").admission(["trader"]))
+                 for i in range(200)]
+    # The same document twice inside one batch must also give one entry.
+    receipts = await asyncio.gather(*(submit(runtime, e) for e in [*envelopes, envelopes[0]]))
+    assert sorted(r.seq for r in receipts[:-1]) == list(range(2, 202))
+    assert receipts[-1].seq == receipts[0].seq
+    assert await _count(runtime) == 201
+    ids = {r.events[0]["participant_id"] for r in receipts}
+    assert len(ids) == 200
+
+
+async def test_a_failed_commit_answers_503_and_rebuilds_state(runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    operator = await with_operator(runtime)
+    before = copy.deepcopy(snapshot(runtime.sequencer.state))
+    flush = BatchWrites.flush
+
+    async def written_then_broken(self, conn):  # type: ignore[no-untyped-def]
+        await flush(self, conn)  # the rows reach the database inside the transaction...
+        raise OSError(5, "I/O error")  # ...which then fails before the commit
+
+    monkeypatch.setattr(BatchWrites, "flush", written_then_broken)
+    with pytest.raises(Unavailable):
+        await submit(runtime, operator.sign(ADMIT, Actor.new("lost").admission(["trader"])))
+    assert snapshot(runtime.sequencer.state) == before  # nothing half-applied
+    assert await _count(runtime) == 1 and runtime.sequencer.head.seq == 1
+    assert await _count(runtime, participants) == 1  # the written rows were rolled back
+    monkeypatch.setattr(BatchWrites, "flush", flush)
+    receipt = await submit(runtime, operator.sign(ADMIT, Actor.new("ok").admission(["trader"])))
+    assert receipt.seq == 2 and receipt.events[0]["participant_id"] == "P000002"
+
+
+async def test_rotation_and_revocation_survive_a_restart(settings) -> None:  # type: ignore[no-untyped-def]
+    runtime = await open_runtime(settings)
+    operator = await with_operator(runtime)
+    alice = await admit(runtime, operator, "alice", ["trader"])
+    bob = await admit(runtime, operator, "bob", ["trader", "issuer"])
+    alice2 = Actor.new("alice2")
+    await submit(runtime, alice.sign(ROTATE, {"new_public_key": alice2.public_key}))
+    await submit(runtime, operator.sign(REVOKE, {"key_id": bob.key_id, "reason": "left"}))
+    state_before, head_before = snapshot(runtime.sequencer.state), runtime.sequencer.head
+    await runtime.close()
+
+    restarted = await open_runtime(settings)
+    try:
+        assert snapshot(restarted.sequencer.state) == state_before
+        assert restarted.sequencer.head == head_before
+        fresh = {"new_public_key": Actor.new("x").public_key}
+        with pytest.raises(errors.RevokedKey):
+            await submit(restarted, bob.sign(ROTATE, fresh))
+        receipt = await submit(restarted, alice2.sign(ROTATE, fresh))
+        assert receipt.seq == head_before.seq + 1
+    finally:
+        await restarted.close()
+
+
+async def test_two_sequencers_cannot_both_write(runtime, settings) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SequencerLocked, match="only one server"):
+        await open_runtime(settings)
+    await with_operator(runtime)  # the first one still writes
+    assert await _count(runtime) == 1
+
+
+async def test_the_lock_is_released_when_the_writer_stops(settings) -> None:  # type: ignore[no-untyped-def]
+    first = await open_runtime(settings)
+    await first.close()
+    second = await open_runtime(settings)
+    await second.close()
+
+
+async def test_a_writer_that_loses_its_lock_stops_writing(api, runtime, settings,  # type: ignore[no-untyped-def]
+                                                          server_url) -> None:
+    operator = await with_operator(runtime)
+    ok = await api.post("/v1/documents",
+                        content=encode(operator.sign(ADMIT, Actor.new("a").admission(["trader"]))))
+    assert ok.status_code == 201, ok.text
+    pid = runtime.sequencer._lock_pid
+    admin = await asyncpg.connect(**_asyncpg_args(server_url))
+    try:  # the lock's session dies, as in a network drop or a DBA's kill
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+        while await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+            await asyncio.sleep(0.01)
+    finally:
+        await admin.close()
+
+    refused = await api.post(
+        "/v1/documents",
+        content=encode(operator.sign(ADMIT, Actor.new("b").admission(["trader"]))))
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert await _count(runtime) == 2  # genesis and "a"; nothing of "b"
+    ready = await api.get("/health/ready")
+    assert ready.status_code == 503 and ready.json()["sequencer"] is False
+    with pytest.raises(Unavailable):  # the sequencer stays stopped
+        await submit(runtime, operator.sign(ADMIT, Actor.new("c").admission(["trader"])))
+
+    second = await open_runtime(settings)  # the lock is free: another server takes over
+    try:
+        receipt = await submit(second, operator.sign(ADMIT, Actor.new("b").admission(["trader"])))
+        assert receipt.seq == 3
+    finally:
+        await second.close()
+
+
+async def test_genesis_cannot_happen_twice(runtime) -> None:  # type: ignore[no-untyped-def]
+    await with_operator(runtime)
+    usurper = Actor.new("usurper")
+    with pytest.raises(errors.UnknownSigner):
+        await submit(runtime, usurper.sign(ADMIT, usurper.admission(["operator"])), genesis=True)
+
+
+async def test_the_service_role_cannot_touch_history(runtime) -> None:  # type: ignore[no-untyped-def]
+    await with_operator(runtime)
+    async with runtime.engine.connect() as conn:
+        role = (await conn.execute(text("SELECT current_user"))).scalar()
+    assert role == runtime.settings.app_role
