@@ -19,13 +19,6 @@ from tests.factories import ADMIT, REVOKE, ROTATE, Actor
 SCHEMAS = contracts_dir() / "schemas"
 
 
-def test_committed_openapi_is_exactly_what_the_api_serves() -> None:
-    from dataex.cli.contracts import rendered_openapi
-
-    committed = (contracts_dir() / "openapi.json").read_text()
-    assert committed == rendered_openapi(), "run `dataex contracts generate`"
-
-
 def test_committed_schemas_are_exactly_the_generated_ones() -> None:
     committed = {p.name: p.read_text() for p in SCHEMAS.glob("*.json")}
     assert committed == rendered_schemas(), "run `dataex contracts generate`"

@@ -51,6 +51,17 @@ key_option = click.option(
 )
 
 
+def options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """Several click options (or decorators) as one, applied as if stacked top first."""
+
+    def apply(fn: F) -> F:
+        for decorator in reversed(decorators):
+            fn = decorator(fn)
+        return fn
+
+    return apply
+
+
 def print_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
@@ -101,3 +112,7 @@ def read_json_argument(source: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"{source} is not valid JSON: {exc}") from exc
+
+
+# What every command that signs with the user's key takes: --key, --server, clean failures.
+signed = options(key_option, server_option, friendly_errors)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from dataex.cli.common import EXIT_REFUSED, friendly_errors, key_option, print_json, server_option
+from dataex.cli.common import EXIT_REFUSED, friendly_errors, print_json, server_option, signed
 from dataex.client.sdk import Client
 from dataex.keys.files import load_key
 from dataex.verify.licences import check_licence
@@ -28,9 +28,7 @@ def licence() -> None:
 @licence.command()
 @click.argument("licence_id")
 @click.option("--json", "as_json", is_flag=True, help="The whole answer (for verify --file).")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def show(licence_id: str, as_json: bool, key_path: Path, server: str) -> None:
     """LICENCE_ID's contract text and links (--json: document, hash, signature, links).
 

@@ -16,10 +16,11 @@ import click
 
 from dataex.cli.common import (
     friendly_errors,
-    key_option,
+    options,
     print_json,
     server_option,
     sign_and_submit,
+    signed,
 )
 from dataex.client.sdk import Client, new_nonce
 from dataex.core.market.contracts import Delivery, Exclusivity, OrderType, StpMode
@@ -51,19 +52,13 @@ def _choice(literal: Any) -> click.Choice[str]:
     return click.Choice(get_args(literal))
 
 
-band_options = [
+_band = options(
     click.option("--tick", "tick_size", type=int, required=True, help="Price step in fen."),
     click.option("--lot", "lot_size", type=int, default=1, show_default=True,
                  help="Quantity step in units."),
     click.option("--min-price", type=int, required=True, help="Lowest price in fen."),
     click.option("--max-price", type=int, required=True, help="Highest price in fen."),
-]
-
-
-def _band(fn: Any) -> Any:
-    for option in reversed(band_options):
-        fn = option(fn)
-    return fn
+)
 
 
 @click.group()
@@ -78,9 +73,7 @@ def market() -> None:
 @click.argument("participant_id")
 @click.argument("amount", type=int)
 @click.option("--reference", default=None, help="The bank rail's reference.")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def deposit(participant_id: str, amount: int, reference: str | None, key_path: Path,
             server: str) -> None:
     """Operator: credit AMOUNT fen to PARTICIPANT_ID from the bank rail."""
@@ -93,9 +86,7 @@ def deposit(participant_id: str, amount: int, reference: str | None, key_path: P
 @click.argument("participant_id")
 @click.argument("amount", type=int)
 @click.option("--reference", default=None, help="The bank rail's reference.")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def withdraw(participant_id: str, amount: int, reference: str | None, key_path: Path,
              server: str) -> None:
     """Operator: pay AMOUNT fen of PARTICIPANT_ID's available cash out."""
@@ -121,9 +112,7 @@ def product() -> None:
 @_band
 @click.option("--maker-fee-bps", type=int, default=None)
 @click.option("--taker-fee-bps", type=int, default=None)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def define_token(symbol: str, key_path: Path, server: str, **fields: Any) -> None:
     """Issuer: define an AI-token product (pending until the operator approves)."""
     body = {"symbol": symbol, **{k: v for k, v in fields.items() if v is not None}}
@@ -146,9 +135,7 @@ def define_token(symbol: str, key_path: Path, server: str, **fields: Any) -> Non
 @click.option("--sublicensable/--no-sublicensable", default=False, show_default=True)
 @click.option("--delivery", type=_choice(Delivery), default="api", show_default=True)
 @_band
-@key_option
-@server_option
-@friendly_errors
+@signed
 def list_licence(symbol: str, certificate_number: str, licence_template_id: str,
                  licence_template_hash: str | None, key_path: Path, server: str,
                  tick_size: int, lot_size: int, min_price: int, max_price: int,
@@ -186,9 +173,7 @@ def show_product(symbol: str, server: str) -> None:
 @click.argument("symbol")
 @click.option("--maker-fee-bps", type=int, default=None)
 @click.option("--taker-fee-bps", type=int, default=None)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def approve(symbol: str, maker_fee_bps: int | None, taker_fee_bps: int | None,
             key_path: Path, server: str) -> None:
     """Operator: list a pending product, optionally setting its fees."""
@@ -200,9 +185,7 @@ def approve(symbol: str, maker_fee_bps: int | None, taker_fee_bps: int | None,
 @product.command()
 @click.argument("symbol")
 @click.option("--reason", required=True)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def halt(symbol: str, reason: str, key_path: Path, server: str) -> None:
     """Operator or regulator: stop trading in SYMBOL."""
     _submit(server, key_path, "product.halt", {"symbol": symbol, "reason": reason})
@@ -210,9 +193,7 @@ def halt(symbol: str, reason: str, key_path: Path, server: str) -> None:
 
 @product.command()
 @click.argument("symbol")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def resume(symbol: str, key_path: Path, server: str) -> None:
     """Operator or regulator: resume trading in SYMBOL."""
     _submit(server, key_path, "product.resume", {"symbol": symbol})
@@ -221,9 +202,7 @@ def resume(symbol: str, key_path: Path, server: str) -> None:
 @product.command()
 @click.argument("symbol")
 @click.option("--reason", required=True)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def delist(symbol: str, reason: str, key_path: Path, server: str) -> None:
     """Operator: delist SYMBOL for good; its open orders are cancelled."""
     _submit(server, key_path, "product.delist", {"symbol": symbol, "reason": reason})
@@ -235,9 +214,7 @@ def delist(symbol: str, reason: str, key_path: Path, server: str) -> None:
 @market.command()
 @click.argument("symbol")
 @click.argument("quantity", type=int)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def mint(symbol: str, quantity: int, key_path: Path, server: str) -> None:
     """Issuer: mint QUANTITY units of your token product to yourself."""
     _submit(server, key_path, "mint", {"symbol": symbol, "quantity": quantity})
@@ -246,9 +223,7 @@ def mint(symbol: str, quantity: int, key_path: Path, server: str) -> None:
 @market.command("issue-licences")
 @click.argument("symbol")
 @click.argument("quantity", type=int)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def issue_licences(symbol: str, quantity: int, key_path: Path, server: str) -> None:
     """Lister: issue QUANTITY licence units of your data-licence product to yourself."""
     _submit(server, key_path, "licence.issue", {"symbol": symbol, "quantity": quantity})
@@ -259,9 +234,7 @@ def issue_licences(symbol: str, quantity: int, key_path: Path, server: str) -> N
 @click.option("--holder", required=True, help="Participant id whose units were used.")
 @click.option("--units", type=int, required=True)
 @click.option("--reference", default=None, help="Your usage report's reference.")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def consume(symbol: str, holder: str, units: int, reference: str | None, key_path: Path,
             server: str) -> None:
     """Issuer: report that HOLDER used UNITS of SYMBOL; they are burnt."""
@@ -284,9 +257,7 @@ def consume(symbol: str, holder: str, units: int, reference: str | None, key_pat
 @click.option("--stp", type=_choice(StpMode), default=None,
               help="Self-trade prevention (default cancel_newest).")
 @click.option("--ref", "client_order_ref", default=None, help="Your own reference.")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def place(symbol: str, side: str, quantity: int, price: int, order_type: str, stp: str | None,
           client_order_ref: str | None, key_path: Path, server: str) -> None:
     """Trader: place an order of QUANTITY units of SYMBOL."""
@@ -300,9 +271,7 @@ def place(symbol: str, side: str, quantity: int, price: int, order_type: str, st
 
 @market.command()
 @click.argument("order_id")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def cancel(order_id: str, key_path: Path, server: str) -> None:
     """Trader: cancel your resting order."""
     _submit(server, key_path, "order.cancel", {"order_id": order_id})
@@ -311,9 +280,7 @@ def cancel(order_id: str, key_path: Path, server: str) -> None:
 @market.command()
 @click.argument("order_id")
 @click.argument("new_quantity", type=int)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def reduce(order_id: str, new_quantity: int, key_path: Path, server: str) -> None:
     """Trader: lower your resting order's quantity, keeping its priority (0 cancels)."""
     _submit(server, key_path, "order.reduce", {"order_id": order_id,
@@ -326,9 +293,7 @@ def reduce(order_id: str, new_quantity: int, key_path: Path, server: str) -> Non
 @market.command()
 @click.option("--status", default=None, help="open, filled, cancelled or expired.")
 @click.option("--limit", type=int, default=100, show_default=True)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def orders(status: str | None, limit: int, key_path: Path, server: str) -> None:
     """Your orders, newest first."""
     _own(server, key_path, "/v1/market/me/orders", status=status, limit=limit)
@@ -336,27 +301,21 @@ def orders(status: str | None, limit: int, key_path: Path, server: str) -> None:
 
 @market.command()
 @click.option("--limit", type=int, default=100, show_default=True)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def fills(limit: int, key_path: Path, server: str) -> None:
     """Your fills, newest first."""
     _own(server, key_path, "/v1/market/me/fills", limit=limit)
 
 
 @market.command()
-@key_option
-@server_option
-@friendly_errors
+@signed
 def balances(key_path: Path, server: str) -> None:
     """Your available and held balances per asset, and each open order's hold."""
     _own(server, key_path, "/v1/market/me/balances")
 
 
 @market.command()
-@key_option
-@server_option
-@friendly_errors
+@signed
 def licences(key_path: Path, server: str) -> None:
     """Licences you hold: each document, its hash and status."""
     _own(server, key_path, "/v1/market/me/licences")

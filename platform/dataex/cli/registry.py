@@ -20,11 +20,12 @@ import click
 from dataex.cli.common import (
     EXIT_REFUSED,
     friendly_errors,
-    key_option,
+    options,
     print_json,
     read_json_argument,
     server_option,
     sign_and_submit,
+    signed,
 )
 from dataex.cli.fingerprint import compute_fingerprint
 from dataex.client.sdk import Client, build_registering_decision
@@ -66,34 +67,30 @@ def _choice(literal: Any) -> click.Choice[str]:
     return click.Choice(get_args(literal))
 
 
-def _asset_options(fn: Any) -> Any:
-    options = [
-        click.option("--data", "data_path", type=click.Path(exists=True, path_type=Path),
-                     help="File or directory to fingerprint here (the data is never sent)."),
-        click.option("--fingerprint", "fingerprint_json",
-                     help="Output of `dataex fingerprint` (file, '-' or inline JSON)."),
-        click.option("--title", required=True),
-        click.option("--description", required=True),
-        click.option("--product-form", default="dataset", show_default=True,
-                     type=_choice(ProductForm)),
-        click.option("--industry", required=True),
-        click.option("--scenario", required=True, help="What the data is used for."),
-        click.option("--update-frequency", default="static", show_default=True,
-                     type=_choice(UpdateFrequency)),
-        click.option("--source-type", default="self_collected", show_default=True,
-                     type=_choice(SourceType)),
-        click.option("--personal-information/--no-personal-information", default=False,
-                     show_default=True),
-        click.option("--classification", default="general", show_default=True,
-                     type=_choice(Classification),
-                     help="Core data is refused by the registry."),
-        click.option("--proof", "proofs", multiple=True,
-                     help="SHA-256 of an authorisation proof (repeat)."),
-        click.option("--sample-hash", default=None, help="SHA-256 of a published sample."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+_asset_options = options(
+    click.option("--data", "data_path", type=click.Path(exists=True, path_type=Path),
+                 help="File or directory to fingerprint here (the data is never sent)."),
+    click.option("--fingerprint", "fingerprint_json",
+                 help="Output of `dataex fingerprint` (file, '-' or inline JSON)."),
+    click.option("--title", required=True),
+    click.option("--description", required=True),
+    click.option("--product-form", default="dataset", show_default=True,
+                 type=_choice(ProductForm)),
+    click.option("--industry", required=True),
+    click.option("--scenario", required=True, help="What the data is used for."),
+    click.option("--update-frequency", default="static", show_default=True,
+                 type=_choice(UpdateFrequency)),
+    click.option("--source-type", default="self_collected", show_default=True,
+                 type=_choice(SourceType)),
+    click.option("--personal-information/--no-personal-information", default=False,
+                 show_default=True),
+    click.option("--classification", default="general", show_default=True,
+                 type=_choice(Classification),
+                 help="Core data is refused by the registry."),
+    click.option("--proof", "proofs", multiple=True,
+                 help="SHA-256 of an authorisation proof (repeat)."),
+    click.option("--sample-hash", default=None, help="SHA-256 of a published sample."),
+)
 
 
 def _asset(data_path: Path | None, fingerprint_json: str | None, **fields: Any) -> dict[str, Any]:
@@ -130,12 +127,10 @@ def registry() -> None:
 
 
 @registry.command()
-@key_option
-@server_option
+@signed
 @_asset_options
 @rights_option
 @click.option("--term-days", type=int, default=1095, show_default=True)
-@friendly_errors
 def register(key_path: Path, server: str, rights: tuple[str, ...], term_days: int,
              data_path: Path | None, fingerprint_json: str | None, **asset: Any) -> None:
     """Apply for an initial registration of a data asset."""
@@ -145,11 +140,9 @@ def register(key_path: Path, server: str, rights: tuple[str, ...], term_days: in
 
 
 @registry.command()
+@signed
 @click.argument("certificate")
-@key_option
-@server_option
 @_asset_options
-@friendly_errors
 def change(certificate: str, key_path: Path, server: str, data_path: Path | None,
            fingerprint_json: str | None, **asset: Any) -> None:
     """Apply to change a certificate's asset (a new description or data version)."""
@@ -158,11 +151,9 @@ def change(certificate: str, key_path: Path, server: str, data_path: Path | None
 
 
 @registry.command()
+@signed
 @click.argument("registration_id")
-@key_option
-@server_option
 @click.option("--reason", default=None)
-@friendly_errors
 def withdraw(registration_id: str, key_path: Path, server: str, reason: str | None) -> None:
     """Withdraw your registration before it is decided."""
     body: dict[str, Any] = {"registration_id": registration_id}
@@ -172,12 +163,10 @@ def withdraw(registration_id: str, key_path: Path, server: str, reason: str | No
 
 
 @registry.command()
+@signed
 @click.argument("certificate")
-@key_option
-@server_option
 @to_option
 @rights_option
-@friendly_errors
 def transfer(certificate: str, key_path: Path, server: str, counterparty: str,
              rights: tuple[str, ...]) -> None:
     """Transfer rights of your certificate (the receiver must accept)."""
@@ -187,22 +176,18 @@ def transfer(certificate: str, key_path: Path, server: str, counterparty: str,
 
 @registry.command()
 @click.argument("registration_id")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def accept(registration_id: str, key_path: Path, server: str) -> None:
     """Accept a transfer to you, which sends it to review."""
     _submit(server, key_path, "accept_transfer", {"registration_id": registration_id})
 
 
 @registry.command()
+@signed
 @click.argument("certificate")
-@key_option
-@server_option
 @to_option
 @rights_option
 @click.option("--term-days", type=int, default=365, show_default=True)
-@friendly_errors
 def licence(certificate: str, key_path: Path, server: str, counterparty: str,
             rights: tuple[str, ...], term_days: int) -> None:
     """License rights of your certificate to a participant."""
@@ -212,12 +197,10 @@ def licence(certificate: str, key_path: Path, server: str, counterparty: str,
 
 
 @registry.command()
+@signed
 @click.argument("certificate")
-@key_option
-@server_option
 @to_option
 @click.option("--amount", type=int, required=True, help="Secured amount in minor units.")
-@friendly_errors
 def pledge(certificate: str, key_path: Path, server: str, counterparty: str, amount: int) -> None:
     """Pledge your certificate to a pledgee (it can then not be transferred or cancelled)."""
     _apply(server, key_path, {"kind": "pledge", "certificate_number": certificate,
@@ -226,20 +209,16 @@ def pledge(certificate: str, key_path: Path, server: str, counterparty: str, amo
 
 @registry.command()
 @click.argument("certificate")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def release(certificate: str, key_path: Path, server: str) -> None:
     """Apply to release the pledge on a certificate (holder or pledgee)."""
     _apply(server, key_path, {"kind": "pledge_release", "certificate_number": certificate})
 
 
 @registry.command()
+@signed
 @click.argument("certificate")
-@key_option
-@server_option
 @click.option("--term-days", type=int, default=1095, show_default=True)
-@friendly_errors
 def renew(certificate: str, key_path: Path, server: str, term_days: int) -> None:
     """Apply to extend a certificate's validity."""
     _apply(server, key_path, {"kind": "renewal", "certificate_number": certificate,
@@ -247,11 +226,9 @@ def renew(certificate: str, key_path: Path, server: str, term_days: int) -> None
 
 
 @registry.command()
+@signed
 @click.argument("certificate")
-@key_option
-@server_option
 @click.option("--reason", required=True)
-@friendly_errors
 def cancel(certificate: str, key_path: Path, server: str, reason: str) -> None:
     """Apply to cancel a certificate."""
     _apply(server, key_path, {"kind": "cancellation", "certificate_number": certificate,
@@ -259,12 +236,10 @@ def cancel(certificate: str, key_path: Path, server: str, reason: str) -> None:
 
 
 @registry.command("object")
+@signed
 @click.argument("registration_id")
-@key_option
-@server_option
 @click.option("--grounds", required=True)
 @click.option("--evidence", multiple=True, help="SHA-256 of a piece of evidence (repeat).")
-@friendly_errors
 def object_(registration_id: str, key_path: Path, server: str, grounds: str,
             evidence: tuple[str, ...]) -> None:
     """Object to a registration during its public notice."""
@@ -277,9 +252,7 @@ def object_(registration_id: str, key_path: Path, server: str, grounds: str,
 
 @registry.command()
 @click.argument("registration_id")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def review(registration_id: str, key_path: Path, server: str) -> None:
     """Take a submitted registration for review (registrar)."""
     _submit(server, key_path, "take", {"registration_id": registration_id})
@@ -287,21 +260,17 @@ def review(registration_id: str, key_path: Path, server: str) -> None:
 
 @registry.command()
 @click.argument("registration_id")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def notice(registration_id: str, key_path: Path, server: str) -> None:
     """Start the public notice of a registration under review (registrar)."""
     _submit(server, key_path, "open_notice", {"registration_id": registration_id})
 
 
 @registry.command("decide-objection")
+@signed
 @click.argument("objection_id")
-@key_option
-@server_option
 @click.option("--uphold/--dismiss", required=True, help="Uphold rejects the registration.")
 @click.option("--reasons", required=True)
-@friendly_errors
 def decide_objection(objection_id: str, key_path: Path, server: str, uphold: bool,
                      reasons: str) -> None:
     """Uphold or dismiss an objection (registrar)."""
@@ -318,13 +287,11 @@ def _own_participant_id(client: Client, signer: str) -> str:
 
 
 @registry.command()
+@signed
 @click.argument("registration_id")
-@key_option
-@server_option
 @click.option("--register/--reject", "registering", required=True)
 @click.option("--reason-code", default=None, type=_choice(RejectReason))
 @click.option("--reason-text", default=None)
-@friendly_errors
 def decide(registration_id: str, key_path: Path, server: str, registering: bool,
            reason_code: str | None, reason_text: str | None) -> None:
     """Register (signing the certificates it produces) or reject a registration (registrar)."""

@@ -15,11 +15,10 @@ from typing import Any
 import click
 
 from dataex.cli.common import (
-    friendly_errors,
-    key_option,
+    options,
     print_json,
-    server_option,
     sign_and_submit,
+    signed,
 )
 from dataex.client.sdk import Client, ProblemError
 from dataex.core.market.contracts import HALT, RESUME
@@ -44,17 +43,11 @@ def _read_text(server: str, key_path: Path, path: str, **params: Any) -> None:
     click.echo(response.text, nl=False)
 
 
-days = [
+_days = options(
     click.option("--date", "day", default=None, help="One UTC day, YYYY-MM-DD (default today)."),
     click.option("--from", "first", default=None, help="First UTC day of a range."),
     click.option("--to", "last", default=None, help="Last UTC day of a range."),
-]
-
-
-def _days(fn: Any) -> Any:
-    for option in reversed(days):
-        fn = option(fn)
-    return fn
+)
 
 
 @click.group()
@@ -65,9 +58,7 @@ def regulator() -> None:
 @regulator.command()
 @click.argument("participant_id")
 @click.option("--reason", required=True)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def freeze(participant_id: str, reason: str, key_path: Path, server: str) -> None:
     """Freeze PARTICIPANT_ID: its documents are refused, its open orders cancelled."""
     sign_and_submit(server, key_path, FREEZE, {"participant_id": participant_id,
@@ -77,9 +68,7 @@ def freeze(participant_id: str, reason: str, key_path: Path, server: str) -> Non
 @regulator.command()
 @click.argument("participant_id")
 @click.option("--reason", required=True)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def unfreeze(participant_id: str, reason: str, key_path: Path, server: str) -> None:
     """Let a frozen PARTICIPANT_ID act again."""
     sign_and_submit(server, key_path, UNFREEZE, {"participant_id": participant_id,
@@ -90,9 +79,7 @@ def unfreeze(participant_id: str, reason: str, key_path: Path, server: str) -> N
 @click.argument("participant_id")
 @click.argument("linked_participant_id")
 @click.option("--basis", required=True, help="Why: shared beneficial owner, parent, ...")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def link(participant_id: str, linked_participant_id: str, basis: str, key_path: Path,
          server: str) -> None:
     """Declare two participants linked (surveillance reports trades between them)."""
@@ -105,9 +92,7 @@ def link(participant_id: str, linked_participant_id: str, basis: str, key_path: 
 @click.argument("participant_id")
 @click.argument("linked_participant_id")
 @click.option("--reason", required=True)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def unlink(participant_id: str, linked_participant_id: str, reason: str, key_path: Path,
            server: str) -> None:
     """Remove a declared link."""
@@ -119,9 +104,7 @@ def unlink(participant_id: str, linked_participant_id: str, reason: str, key_pat
 @regulator.command()
 @click.argument("symbol")
 @click.option("--reason", required=True)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def halt(symbol: str, reason: str, key_path: Path, server: str) -> None:
     """Stop trading in SYMBOL."""
     sign_and_submit(server, key_path, HALT, {"symbol": symbol, "reason": reason})
@@ -129,18 +112,14 @@ def halt(symbol: str, reason: str, key_path: Path, server: str) -> None:
 
 @regulator.command()
 @click.argument("symbol")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def resume(symbol: str, key_path: Path, server: str) -> None:
     """Resume trading in SYMBOL."""
     sign_and_submit(server, key_path, RESUME, {"symbol": symbol})
 
 
 @regulator.command()
-@key_option
-@server_option
-@friendly_errors
+@signed
 def participants(key_path: Path, server: str) -> None:
     """Every participant: roles, status, keys and links."""
     _read(server, key_path, "participants")
@@ -152,9 +131,7 @@ def participants(key_path: Path, server: str) -> None:
 @click.option("--status", default=None, help="open, filled, cancelled or expired.")
 @click.option("--limit", type=int, default=100, show_default=True)
 @click.option("--offset", type=int, default=0, show_default=True)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def orders(symbol: str | None, participant: str | None, status: str | None, limit: int,
            offset: int, key_path: Path, server: str) -> None:
     """All orders, newest first."""
@@ -167,9 +144,7 @@ def orders(symbol: str | None, participant: str | None, status: str | None, limi
 @click.option("--participant", default=None)
 @click.option("--limit", type=int, default=100, show_default=True)
 @click.option("--offset", type=int, default=0, show_default=True)
-@key_option
-@server_option
-@friendly_errors
+@signed
 def trades(symbol: str | None, participant: str | None, limit: int, offset: int,
            key_path: Path, server: str) -> None:
     """Trades with buyer and seller identities, newest first."""
@@ -179,9 +154,7 @@ def trades(symbol: str | None, participant: str | None, limit: int, offset: int,
 
 @regulator.command()
 @click.option("--participant", default=None, help="One account only.")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def balances(participant: str | None, key_path: Path, server: str) -> None:
     """Available and held balances and holds, per account."""
     _read(server, key_path, "balances", participant=participant)
@@ -190,9 +163,7 @@ def balances(participant: str | None, key_path: Path, server: str) -> None:
 @regulator.command()
 @_days
 @click.option("--csv", "as_csv", is_flag=True, help="CSV (date,metric,key,value), not JSON.")
-@key_option
-@server_option
-@friendly_errors
+@signed
 def stats(day: str | None, first: str | None, last: str | None, as_csv: bool, key_path: Path,
           server: str) -> None:
     """Daily statistics: trades, turnover, tokens, registrations, certificates."""
@@ -205,9 +176,7 @@ def stats(day: str | None, first: str | None, last: str | None, as_csv: bool, ke
 
 @regulator.command()
 @_days
-@key_option
-@server_option
-@friendly_errors
+@signed
 def surveillance(day: str | None, first: str | None, last: str | None, key_path: Path,
                  server: str) -> None:
     """Self-trades prevented, linked trading, cancel-to-fill ratios and flags."""
