@@ -7,6 +7,9 @@
                                    `lock --upgrade` also moves every pin to its newest release
     python3 dev.py upgrade-check   run the suite against the newest releases pyproject.toml
                                    allows (in .venv-latest), naming every package that moved
+    python3 dev.py vendor [--check]  fetch the browser code listed in
+                                   platform/dataex/web/vendor.json from the npm registry
+                                   (integrity checked); --check only compares the files
 
 `demo` and `test` create ./.venv on first use and install exactly what
 requirements.lock pins (every package, with hashes, by plain pip), then dataex
@@ -124,17 +127,58 @@ def upgrade_check(pytest_args: list[str]) -> int:
     return code
 
 
+VENDORED = ROOT / "platform" / "dataex" / "web" / "vendor.json"
+
+
+def vendor(args: list[str]) -> int:
+    """The pinned npm files of vendor.json: fetched and integrity-checked, or only checked."""
+    import base64
+    import io
+    import tarfile
+    import urllib.request
+
+    listing = json.loads(VENDORED.read_text())
+    bad = []
+    for package in listing["packages"]:
+        if "--check" not in args:
+            with urllib.request.urlopen(package["tarball"], timeout=60) as answer:
+                tarball = answer.read()
+            algorithm, _, expected = package["integrity"].partition("-")
+            got = base64.b64encode(hashlib.new(algorithm, tarball).digest()).decode()
+            if got != expected:
+                print(f"{package['package']}: the tarball's {algorithm} is not the pinned one")
+                return 1
+            with tarfile.open(fileobj=io.BytesIO(tarball)) as archive:
+                for member, dest in package["files"].items():
+                    source = archive.extractfile(member)
+                    assert source is not None, member
+                    (ROOT / dest).parent.mkdir(parents=True, exist_ok=True)
+                    (ROOT / dest).write_bytes(source.read())
+        for dest, digest in package["sha256"].items():
+            path = ROOT / dest
+            if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+                bad.append(dest)
+        print(f"{package['package']} {package['version']} ({package['licence']}): "
+              f"{len(package['files'])} files", flush=True)
+    if bad:
+        print("not the pinned bytes: " + ", ".join(bad))
+        return 1
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if sys.version_info < (3, 11):  # noqa: UP036 - this script must say so on an old Python
         print("dataex needs Python 3.11 or newer", file=sys.stderr)
         return 2
-    if not argv or argv[0] not in {"demo", "test", "lock", "upgrade-check"}:
+    if not argv or argv[0] not in {"demo", "test", "lock", "upgrade-check", "vendor"}:
         print(__doc__, file=sys.stderr)
         return 2
     if argv[0] == "lock":
         return lock(argv[1:])
     if argv[0] == "upgrade-check":
         return upgrade_check(argv[1:])
+    if argv[0] == "vendor":
+        return vendor(argv[1:])
     ensure_environment()
     if argv[0] == "demo":
         command = [str(_bin(VENV) / "dataex"), "serve", "--demo", *argv[1:]]

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import ScalarRenderPlugin
 
 from dataex import __version__
 from dataex.api.audit import AuditController
@@ -30,8 +30,18 @@ from dataex.api.regulator import RegulatorController
 from dataex.api.witness import WitnessController
 from dataex.config.settings import Settings
 from dataex.store.runtime import Runtime, open_runtime
+from dataex.web.assets import static_router, template_config
+from dataex.web.pages import PagesController
 
 log = logging.getLogger(__name__)
+
+# /schema: Scalar's API reference from dataex's own files (web/vendor.json), no CDN, no
+# remote fonts, so it works on a machine with no way out.
+API_REFERENCE = ScalarRenderPlugin(
+    js_url="/static/vendor/scalar/standalone.js", css_url="/static/api-reference.css",
+    favicon='<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">',
+    options={"withDefaultFonts": False, "hideClientButton": True},
+)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
@@ -79,7 +89,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
             RegulatorController,
             ContractsController,
             ProblemsController,
+            PagesController,
+            static_router(),
         ],
+        template_config=template_config(),
         lifespan=[lifespan],
         state=State({"runtime": runtime}),
         exception_handlers=EXCEPTION_HANDLERS,
@@ -91,7 +104,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
             "Every state change is a signed document (contracts/SPEC.md) POSTed to "
             "/v1/documents; errors are RFC 9457 problem+json.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+            render_plugins=[API_REFERENCE],
         ),
         debug=False,
         logging_config=None,  # api/logs.py configures the process; Litestar's would replace it

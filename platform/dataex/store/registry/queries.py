@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dataex.store.tables import certificates, registrations, registry_events
@@ -193,3 +193,10 @@ async def certificate_history(
             "registrations": [by_id[rid] for rid in history if rid in by_id],
             "events": [{"seq": e.seq, **e.event} for e in events],
         }
+
+
+async def registration_counts(engine: AsyncEngine) -> dict[str, int]:
+    """How many registrations are in each status (the home page's figure)."""
+    query = select(registrations.c.status, func.count()).group_by(registrations.c.status)
+    async with engine.connect() as conn:
+        return {status: count for status, count in await conn.execute(query)}

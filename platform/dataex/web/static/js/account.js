@@ -1,0 +1,80 @@
+// My account: load a key file into this browser (it never leaves it), then read one's own
+// balances, orders, fills and licences with signed requests.
+import {
+  fen, forgetKey, importSigningKey, loadKey, participantOf, saveKey, signedGet,
+} from "/static/js/dataex.js";
+
+const $ = (id) => document.getElementById(id);
+
+function cell(row, text, className) {
+  const td = row.insertCell();
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function fill(tableId, rows, columns) {
+  const body = $(tableId).tBodies[0];
+  body.replaceChildren();
+  for (const item of rows) {
+    const row = body.insertRow();
+    for (const [get, cls] of columns) cell(row, get(item), cls);
+  }
+  if (!rows.length) {
+    const row = body.insertRow();
+    const td = cell(row, "None.", "muted");
+    td.colSpan = columns.length;
+  }
+}
+
+async function show(entry) {
+  $("key-form").hidden = true;
+  $("who").hidden = false;
+  $("who-name").textContent = entry.participant
+    ? `${entry.participant.display_name} (${entry.participant.participant_id}), ${entry.participant.roles.join(", ")}`
+    : "a key this platform does not know yet";
+  $("who-key").textContent = entry.keyId;
+  if (!entry.participant) return;
+  const key = { privateKey: entry.privateKey, keyId: entry.keyId };
+  const [balances, orders, fills, licences] = await Promise.all([
+    signedGet(key, "/v1/market/me/balances"),
+    signedGet(key, "/v1/market/me/orders?status=open"),
+    signedGet(key, "/v1/market/me/fills?limit=50"),
+    signedGet(key, "/v1/market/me/licences"),
+  ]);
+  $("data").hidden = false;
+  const assets = Object.entries(balances.balances || {}).map(([asset, b]) => ({ asset, ...b }));
+  const money = (asset, n) => (asset === "CNY" ? fen(n) : String(n));
+  fill("balances", assets, [[(b) => b.asset], [(b) => money(b.asset, b.available), "num"], [(b) => money(b.asset, b.held), "num"]]);
+  fill("orders", orders.orders, [[(o) => o.order_id], [(o) => o.symbol], [(o) => o.side], [(o) => fen(o.price), "num"], [(o) => String(o.remaining ?? o.quantity), "num"]]);
+  fill("fills", fills.fills, [[(f) => (f.time || "").slice(0, 19).replace("T", " ")], [(f) => f.symbol], [(f) => f.side], [(f) => fen(f.price), "num"], [(f) => String(f.quantity), "num"]]);
+  fill("licences", licences.licences, [[(l) => l.document.licence_id], [(l) => l.document.symbol],
+    [(l) => String(l.document.quantity), "num"], [(l) => l.status], [(l) => l.document.valid_until.slice(0, 10)]]);
+  licences.licences.forEach((licence, i) => {
+    const link = document.createElement("a");
+    link.textContent = "download (signed JSON)";
+    link.download = `${licence.document.licence_id}.json`;
+    link.href = URL.createObjectURL(new Blob([JSON.stringify(licence, null, 2)], { type: "application/json" }));
+    $("licences").tBodies[0].rows[i].insertCell().append(link);
+  });
+}
+
+async function onFile(event) {
+  event.preventDefault();
+  const file = $("keyfile").files[0];
+  $("key-error").textContent = "";
+  if (!file) { $("key-error").textContent = "Choose the .pem file `dataex keys new` wrote."; return; }
+  try {
+    const key = await importSigningKey(await file.text());
+    const participant = await participantOf(key.keyId);
+    const entry = { privateKey: key.privateKey, keyId: key.keyId, participant };
+    await saveKey(entry);
+    await show(entry);
+  } catch (error) {
+    $("key-error").textContent = error.message;
+  }
+}
+
+$("key-form").addEventListener("submit", onFile);
+$("forget").addEventListener("click", async () => { await forgetKey(); location.reload(); });
+loadKey().then((entry) => { if (entry) show(entry).catch((e) => { $("data-error").textContent = e.message; }); });
