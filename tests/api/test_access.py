@@ -103,7 +103,7 @@ def _concrete(world: World, template: str) -> str:
             .replace("{registration_id:str}", world.registration)
             .replace("{symbol:str}", world.symbol).replace("{licence_id:str}", world.licence)
             .replace("{ref:str}", "standard@1").replace("{name:str}", "dataex.market.deposit.v1")
-            .replace("{slug:str}", "not-found"))
+            .replace("{slug:str}", "not-found").replace("{file_path:path}", "js/dataex.js"))
 
 
 async def _public(api: httpx.AsyncClient, world: World, template: str) -> None:
@@ -236,6 +236,11 @@ ACCESS: dict[str, Rule] = {
     "/v1/regulator/statistics": regulator_only, "/v1/regulator/surveillance": regulator_only,
     "/v1/contracts": _public, "/v1/contracts/{name:str}": _public,
     "/problems/{slug:str}": _public,
+    # The pages (web/): rendered from what anyone may read; the rest is read in the browser
+    # with the user's own signed requests, so the table above applies to it.
+    "/": _public, "/market": _public, "/market/{symbol:str}": _public, "/registry": _public,
+    "/registry/certificates/{number:str}": _public, "/account": _public, "/owner": _public,
+    "/registrar": _public, "/regulator": _public, "/static/{file_path:path}": _public,
 }
 REFERENCE_PAGES = re.compile(r"^/schema")
 
@@ -260,7 +265,8 @@ async def test_each_endpoint_shows_each_reader_what_the_table_says(
 async def test_a_crawl_without_credentials_finds_no_legal_id_and_no_trader_ids(
     api: httpx.AsyncClient, world: World
 ) -> None:
-    may_name = ("/v1/registry/", "/v1/participants", "/v1/market/products", "/v1/audit/entries")
+    may_name = ("/v1/registry/", "/v1/participants", "/v1/market/products", "/v1/audit/entries",
+                "/registry", "/market/", "/market")
     public_templates = [t for t, rule in ACCESS.items() if rule is _public
                         or rule in (participants_directory, entries_as_the_rule_says)]
     extra = [f"/v1/market/products/{world.symbol}/trades?limit=100",
@@ -275,7 +281,7 @@ async def test_a_crawl_without_credentials_finds_no_legal_id_and_no_trader_ids(
         named = set(PARTICIPANT_ID.findall(text))
         if not target.startswith(may_name):
             assert not named, (target, named)
-        elif target.startswith("/v1/market/products"):
+        elif target.startswith(("/v1/market/products", "/market")):
             assert named <= issuers, (target, named)
     # the anonymous log holds only registry records, whose parties are public
     page = (await api.get(f"/v1/audit/entries?limit={world.runtime.sequencer.head.seq}")).json()

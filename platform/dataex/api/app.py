@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 API_REFERENCE = ScalarRenderPlugin(
     js_url="/static/vendor/scalar/standalone.js", css_url="/static/api-reference.css",
     favicon='<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">',
-    options={"withDefaultFonts": False, "hideClientButton": True},
+    options={"withDefaultFonts": False, "hideClientButton": True, "telemetry": False,
+             "showDeveloperTools": "never"},
 )
 
 

@@ -185,6 +185,7 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     facts = _run_init(s, demo=demo)
     base = f"http://{s.host}:{s.port}"
     click.echo(f"dataex {'(demo) ' if demo else ''}serving on {base}")
+    click.echo(f"  pages        {base}/ (load a key on {base}/account to trade and act)")
     click.echo(f"  API docs     {base}/schema")
     click.echo(f"  health       {base}/health/ready")
     click.echo(f"  audit log    {base}/v1/audit/checkpoint (entries: dataex audit export --key)")

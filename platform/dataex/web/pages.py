@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Template
 
 from dataex.store.market import queries as market
@@ -21,7 +21,8 @@ from dataex.store.registry import queries as registry
 from dataex.store.runtime import Runtime
 from dataex.store.writer.sequencer import Unavailable
 
-SearchText = Annotated[str | None, Parameter(max_length=200)]
+SearchText = Annotated[str | None, QueryParameter(max_length=200)]
+Name = Annotated[str, PathParameter(min_length=1, max_length=200)]
 
 
 def _runtime(request: Request[Any, Any, Any]) -> Runtime:
@@ -68,7 +69,7 @@ class PagesController(Controller):
         return _page("market", "market", products=products)
 
     @get("/market/{symbol:str}", name="product")
-    async def product_page(self, request: Request[Any, Any, Any], symbol: str) -> Template:
+    async def product_page(self, request: Request[Any, Any, Any], symbol: Name) -> Template:
         runtime = _runtime(request)
         product = await market.product(runtime.engine, symbol)
         if product is None:
@@ -98,7 +99,7 @@ class PagesController(Controller):
         )
 
     @get("/registry/certificates/{number:str}", name="certificate")
-    async def certificate_page(self, request: Request[Any, Any, Any], number: str) -> Template:
+    async def certificate_page(self, request: Request[Any, Any, Any], number: Name) -> Template:
         runtime = _runtime(request)
         found = await registry.certificate(runtime.engine, number, datetime.now(UTC))
         if found is None:
@@ -109,3 +110,17 @@ class PagesController(Controller):
     @get("/account", name="account")
     async def account_page(self) -> Template:
         return _page("account", "account")
+
+    # The role pages are shells: what they show is read and signed in the browser.
+
+    @get("/owner", name="owner")
+    async def owner_page(self) -> Template:
+        return _page("owner", "owner")
+
+    @get("/registrar", name="registrar")
+    async def registrar_page(self) -> Template:
+        return _page("registrar", "registrar")
+
+    @get("/regulator", name="regulator")
+    async def regulator_page(self) -> Template:
+        return _page("regulator", "regulator")

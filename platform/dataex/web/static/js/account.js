@@ -69,6 +69,7 @@ async function onFile(event) {
     const participant = await participantOf(key.keyId);
     const entry = { privateKey: key.privateKey, keyId: key.keyId, participant };
     await saveKey(entry);
+    window.dispatchEvent(new Event("dataex-key-changed"));
     await show(entry);
   } catch (error) {
     $("key-error").textContent = error.message;
