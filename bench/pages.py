@@ -28,7 +28,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.e2e.conftest import Server, free_port  # noqa: E402
+from tests.e2e.conftest import Server, demo_server  # noqa: E402
 
 from dataex.client.sdk import build_document  # noqa: E402
 from dataex.keys.files import load_key  # noqa: E402
@@ -138,30 +137,21 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
     chromium = os.environ.get("DATAEX_CHROMIUM") or shutil.which("chromium") or ""
-    with tempfile.TemporaryDirectory(prefix="dataex-bench-pages-") as folder:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if k != "DATAEX_DATABASE_URL"}
-        env.update(DATAEX_DATA_DIR=str(Path(folder) / "data"), DATAEX_PORT=str(port),
-                   DATAEX_LOG_FORMAT="none")
-        site = Server(f"http://127.0.0.1:{port}", env, Path(folder) / "data")
-        site.start("--demo")
-        try:
-            if chromium:
-                rate, fps, worst = frame_rate_while_trading(site, args.trades, chromium)
-                print(f"{args.trades} extra trades at {rate:,.0f} trades/s; the product page drew "
-                      f"{fps:.0f} frames/s (median second), {worst} in its worst second")
-            else:
-                rest_sells(site, args.trades)
-                rate = take_them(site, _orders(site, "bob", "buy", "ioc", args.trades))
-                print(f"{args.trades} extra trades at {rate:,.0f} trades/s (no chromium: no fps)")
-            print()
-            print("| page | p50 ms | p95 ms | API read | p50 ms | p95 ms | page ÷ API (p95) |")
-            print("|---|---:|---:|---|---:|---:|---:|")
-            for page, p50, p95, api, a50, a95 in time_reads(site, args.requests):
-                print(f"| `{page}` | {p50:.1f} | {p95:.1f} | `{api}` | {a50:.1f} | {a95:.1f} "
-                      f"| {p95 / a95:.2f} |")
-        finally:
-            site.stop()
+    with demo_server("dataex-bench-pages-") as site:
+        if chromium:
+            rate, fps, worst = frame_rate_while_trading(site, args.trades, chromium)
+            print(f"{args.trades} extra trades at {rate:,.0f} trades/s; the product page drew "
+                  f"{fps:.0f} frames/s (median second), {worst} in its worst second")
+        else:
+            rest_sells(site, args.trades)
+            rate = take_them(site, _orders(site, "bob", "buy", "ioc", args.trades))
+            print(f"{args.trades} extra trades at {rate:,.0f} trades/s (no chromium: no fps)")
+        print()
+        print("| page | p50 ms | p95 ms | API read | p50 ms | p95 ms | page ÷ API (p95) |")
+        print("|---|---:|---:|---|---:|---:|---:|")
+        for page, p50, p95, api, a50, a95 in time_reads(site, args.requests):
+            print(f"| `{page}` | {p50:.1f} | {p95:.1f} | `{api}` | {a50:.1f} | {a95:.1f} "
+                  f"| {p95 / a95:.2f} |")
     return 0
 
 

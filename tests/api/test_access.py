@@ -192,6 +192,14 @@ async def licence_parties(api: httpx.AsyncClient, world: World, template: str) -
                         "operator": 404, "issuer": 200}
 
 
+async def product_issuer(api: httpx.AsyncClient, world: World, template: str) -> None:
+    target = _concrete(world, template)
+    statuses = {r: (await _get(api, world, r, target)).status_code
+                for r in (*READERS, "issuer")}
+    assert statuses == {"anyone": 401, "alice": 404, "bob": 404, "regulator": 200,
+                        "operator": 404, "issuer": 200}
+
+
 async def not_read_here(api: httpx.AsyncClient, world: World, template: str) -> None:
     """Served outside this table: the live stream (tests/e2e/test_market_e2e.py reads it;
     its messages carry trades and levels only) and the API reference pages."""
@@ -228,6 +236,7 @@ ACCESS: dict[str, Rule] = {
     "/v1/market/licence-templates": _public,
     "/v1/market/licence-templates/{ref:str}": _public,
     "/v1/market/licences/{licence_id:str}": licence_parties,
+    "/v1/market/products/{symbol:str}/holders": product_issuer,
     "/v1/market/me/balances": own, "/v1/market/me/fills": own,
     "/v1/market/me/licences": own, "/v1/market/me/orders": own,
     "/v1/market/stream": not_read_here,

@@ -7,8 +7,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,6 +90,23 @@ class Server:
 
     def cli_json(self, *args: str) -> Any:
         return json.loads(self.cli(*args).stdout)
+
+
+@contextmanager
+def demo_server(prefix: str) -> Iterator[Server]:
+    """`dataex serve --demo` on its own embedded PostgreSQL in a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k != "DATAEX_DATABASE_URL"}
+        env.update(DATAEX_DATA_DIR=str(Path(folder) / "data"), DATAEX_PORT=str(port),
+                   DATAEX_LOG_FORMAT="none")
+        site = Server(f"http://127.0.0.1:{port}", env, Path(folder) / "data")
+        site.start("--demo")
+        try:
+            yield site
+        finally:
+            if site.process is not None:  # a test may have stopped it itself
+                site.stop()
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -39,7 +38,7 @@ from schemathesis.checks import (
 from dataex.client.sdk import build_document
 from dataex.core.participants.request_auth import AUTH_HEADER, sign_request
 from dataex.keys.files import load_key
-from tests.e2e.conftest import Server, free_port
+from tests.e2e.conftest import Server, demo_server
 
 EXAMPLES = int(os.environ.get("DATAEX_FUZZ_EXAMPLES", "12"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -49,17 +48,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 @pytest.fixture(scope="module")
 def target() -> Iterator[Server]:
     """One demo server for the whole module, on its own embedded PostgreSQL."""
-    with tempfile.TemporaryDirectory(prefix="dataex-fuzz-") as folder:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if k != "DATAEX_DATABASE_URL"}
-        env.update(DATAEX_DATA_DIR=str(Path(folder) / "data"), DATAEX_PORT=str(port),
-                   DATAEX_LOG_FORMAT="none")
-        server = Server(f"http://127.0.0.1:{port}", env, Path(folder) / "data")
-        server.start("--demo")
-        try:
-            yield server
-        finally:
-            server.stop()
+    with demo_server("dataex-fuzz-") as server:
+        yield server
 
 
 def _signer(path: str) -> str | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.e2e.conftest import Server, free_port
+from tests.e2e.conftest import Server, demo_server
 
 CHROMIUM = os.environ.get("DATAEX_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -24,17 +24,8 @@ CHROMIUM = os.environ.get("DATAEX_CHROMIUM") or shutil.which("chromium") or "/us
 @pytest.fixture(scope="module")
 def site() -> Iterator[Server]:
     """`dataex serve --demo` on its own embedded PostgreSQL, for one test module."""
-    with tempfile.TemporaryDirectory(prefix="dataex-web-") as folder:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if k != "DATAEX_DATABASE_URL"}
-        env.update(DATAEX_DATA_DIR=str(Path(folder) / "data"), DATAEX_PORT=str(port),
-                   DATAEX_LOG_FORMAT="none")
-        server = Server(f"http://127.0.0.1:{port}", env, Path(folder) / "data")
-        server.start("--demo")
-        try:
-            yield server
-        finally:
-            server.stop()
+    with demo_server("dataex-web-") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -170,6 +170,36 @@ class MarketController(Controller):
             },
         }
 
+    @get(
+        "/products/{symbol:str}/holders",
+        summary="A product's holders and their units; a licence product's licences (its issuer)",
+        description=(
+            "Signed request of the product's issuer or a regulator (404 for others): what a "
+            "delivery gateway admits on (docs/providers.md). `seq` is the log size read "
+            "before the holders, so every change up to it is in them; `checkpoint` is the "
+            "latest signed checkpoint; a data-licence product also lists its active "
+            "licences with their platform-signed documents."
+        ),
+    )
+    async def holders(self, request: Request[Any, Any, Any], symbol: params.Ident) -> Any:
+        who = access.participant(request)
+        runtime = runtime_from(request)
+        seq = runtime.sequencer.head.seq
+        found = await q.product(runtime.engine, symbol)
+        if found is None or not (who.sees_everything() or who.participant_id == found["issuer"]):
+            raise NotFound(f"no product {symbol} of yours")
+        checkpoint = await runtime.checkpointer.latest()
+        answer: dict[str, Any] = {
+            "symbol": symbol, "kind": found["kind"], "seq": seq,
+            "checkpoint": None if checkpoint is None else checkpoint.note,
+            "holders": await q.product_holders(runtime.engine, symbol, found["issuer"]),
+        }
+        if found["kind"] == "data_licence":
+            now = datetime.now(UTC)
+            listed = await q.licence_list(runtime.engine, now, symbol=symbol, limit=100_000)
+            answer["licences"] = [lic for lic in listed if lic["status"] == "active"]
+        return answer
+
     @get("/licence-templates", summary="The licence templates a data-licence listing may name")
     async def licence_templates(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         catalogue = runtime_from(request).sequencer.state.market.licence_templates

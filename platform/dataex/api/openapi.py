@@ -51,6 +51,7 @@ PROBLEMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/market/products/{symbol}/depth"): ("not-found",),
     ("GET", "/v1/market/products/{symbol}/trades"): ("not-found",),
     ("GET", "/v1/market/products/{symbol}/ticker"): ("not-found",),
+    ("GET", "/v1/market/products/{symbol}/holders"): (*SIGNED, "not-found"),
     ("GET", "/v1/market/products/{symbol}/candles"): ("not-found", *SCHEMA),
     ("GET", "/v1/market/licences/{licence_id}"): (*SIGNED, "not-found"),
     ("GET", "/v1/market/licence-templates/{ref}"): ("not-found",),

@@ -12,6 +12,7 @@ from dataex.cli.audit_proofs import proof, verify_proof
 from dataex.cli.contracts import contracts
 from dataex.cli.documents import sign, submit, submit_envelope
 from dataex.cli.fingerprint import fingerprint
+from dataex.cli.gateway import call, gateway
 from dataex.cli.keys import keys
 from dataex.cli.ledger import ledger
 from dataex.cli.licence import licence
@@ -36,7 +37,7 @@ def cli(verbose: bool) -> None:
 
 for command in (init, serve, db, keys, sign, submit, submit_envelope, audit, contracts,
                 show_settings, fingerprint, registry, certificate, ledger,
-                market, licence, regulator, witness):
+                market, licence, regulator, witness, gateway, call):
     cli.add_command(command)
 audit.add_command(proof)
 audit.add_command(verify_proof)

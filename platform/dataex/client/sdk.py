@@ -137,3 +137,33 @@ class Client:
                 response.read()
                 _check(response)
             yield from response.iter_lines()
+
+
+def gateway_headers(url: str, key: Ed25519PrivateKey, method: str = "GET", body: bytes = b"",
+                    product: str | None = None) -> dict[str, str]:
+    """What a call through a dataex gateway carries: a Dataex-Auth signed over the whole URL.
+
+    The gateway's origin is part of the signed target (docs/providers.md), so a
+    header made for one gateway is refused by any other, and by dataex.
+    """
+    import time
+
+    from dataex.core.participants.request_auth import AUTH_HEADER, sign_request
+
+    headers = {AUTH_HEADER: sign_request(key, method, url, int(time.time()), new_nonce(), body)}
+    if product is not None:
+        headers["Dataex-Product"] = product
+    return headers
+
+
+def call_gateway(url: str, key: Ed25519PrivateKey, *, json_body: Any = None,
+                 product: str | None = None, timeout: float = 60.0) -> httpx.Response:
+    """GET `url` (or POST `json_body`) through a gateway, signed with `key`."""
+    import msgspec
+
+    body = b"" if json_body is None else msgspec.json.encode(json_body)
+    method = "GET" if json_body is None else "POST"
+    headers = gateway_headers(url, key, method, body, product)
+    if body:
+        headers["content-type"] = "application/json"
+    return httpx.request(method, url, content=body, headers=headers, timeout=timeout)

@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dataex.core.documents.timefmt import format_utc
 from dataex.core.market.ledger import AVAILABLE, HELD
-from dataex.store.tables import ledger_postings, licences, orders, products, trades
+from dataex.store.tables import (
+    ledger_balances,
+    ledger_postings,
+    licences,
+    orders,
+    products,
+    trades,
+)
 
 CANDLE_INTERVALS: dict[str, timedelta] = {
     "1m": timedelta(minutes=1),
@@ -275,3 +282,15 @@ def _licence(row: Any, now: datetime) -> dict[str, Any]:
         "platform_key_id": row.platform_key_id,
         "platform_signature": row.platform_signature,
     }
+
+
+async def product_holders(engine: AsyncEngine, symbol: str, issuer: str) -> list[dict[str, Any]]:
+    """Who holds units of `symbol` besides its issuer, with available and held units."""
+    b = ledger_balances.c
+    query = (select(b.account, b.available, b.held)
+             .where(b.asset == symbol, b.account != issuer, ~b.account.startswith("platform:"),
+                    (b.available + b.held) > 0)
+             .order_by(b.account))
+    async with engine.connect() as conn:
+        return [{"participant_id": account, "available": int(available), "held": int(held)}
+                for account, available, held in await conn.execute(query)]
