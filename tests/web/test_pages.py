@@ -227,3 +227,19 @@ def test_every_page_at_desktop_and_phone_width(browser: Any, site: Server,
         assert session.errors == [] and session.foreign_requests() == []
         session.context.close()
     assert len(list(screenshots.glob("*.png"))) >= 2 * (len(PAGES) + 1)
+
+
+def test_the_account_checks_licences_and_lists_token_consumption(watched: Watched) -> None:
+    site = watched.site
+    consume = build_document("dataex.market.consume.v1", {
+        "symbol": "QWEN-IN-1M", "holder": "P000005", "units": 1,
+        "usage_reference": "web-test-usage"}, load_key(Path(site.demo_key("issuer"))))
+    assert httpx.post(f"{site.url}/v1/documents", json=consume).status_code == 201
+    watched.load_key("bob")
+    page = watched.page
+    page.wait_for_selector("#consumption tbody tr")
+    assert "web-test-usage" in page.inner_text("#consumption")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.licence-check')].every(e => e.textContent.includes('✓'))"
+        " && document.querySelectorAll('.licence-check').length > 0")
+    assert page.locator(".licence-check").count() == 2  # the demo's two licences of bob

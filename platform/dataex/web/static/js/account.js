@@ -3,6 +3,7 @@
 import {
   fen, forgetKey, importSigningKey, loadKey, participantOf, saveKey, signedGet,
 } from "/static/js/dataex.js";
+import { checkLicence } from "/static/js/verify.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -55,8 +56,34 @@ async function show(entry) {
     link.textContent = "download (signed JSON)";
     link.download = `${licence.document.licence_id}.json`;
     link.href = URL.createObjectURL(new Blob([JSON.stringify(licence, null, 2)], { type: "application/json" }));
-    $("licences").tBodies[0].rows[i].insertCell().append(link);
+    const verdict = document.createElement("span");
+    verdict.className = "licence-check";
+    verdict.textContent = " checking…";
+    $("licences").tBodies[0].rows[i].insertCell().append(link, verdict);
+    checkLicence(licence).then(({ ok, why }) => {
+      verdict.textContent = ok ? " ✓ signed by the platform" : ` ✗ ${why}`;
+      verdict.className = `licence-check ${ok ? "up" : "down"}`;
+    });
   });
+  await showConsumption(key, entry.participant.participant_id);
+}
+
+// Token units burned for this participant: the consumption entries of the log that name it.
+async function showConsumption(key, me) {
+  const burned = [];
+  let from = 1;
+  for (;;) {
+    const page = await signedGet(key, `/v1/audit/entries?from=${from}&limit=1000`);
+    for (const { seq, entry } of page.entries) {
+      for (const event of entry.events) {
+        if (event.type === "units.consumed" && event.holder === me) burned.push({ seq, time: entry.time, ...event });
+      }
+    }
+    if (!page.entries.length || page.entries.length < 1000) break;
+    from = page.entries[page.entries.length - 1].seq + 1;
+  }
+  fill("consumption", burned.reverse(), [[(c) => c.time.slice(0, 19).replace("T", " ")], [(c) => c.symbol],
+    [(c) => String(c.quantity), "num"], [(c) => c.reported_by], [(c) => c.usage_reference || ""], [(c) => String(c.seq), "num"]]);
 }
 
 async function onFile(event) {

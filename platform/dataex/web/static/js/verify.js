@@ -1,5 +1,6 @@
 // What a browser checks without trusting the server: RFC 9162 inclusion proofs, C2SP
-// signed-note checkpoints, and a certificate from its registrar signature to the log.
+// signed-note checkpoints, a certificate from its registrar signature to the log, and a
+// licence's platform signature.
 // The same rules as dataex.core.log and dataex.verify.certificates, in JavaScript.
 import {
   CERTIFICATE_PREFIX, DOCUMENT_PREFIX, b64Decode, canonicalJSON, concat, fromHex, getJSON, hex,
@@ -110,4 +111,21 @@ export async function checkCertificate(number, fetchJSON = getJSON, fetchText = 
     "the proof does not lead to the signed root: the entry is not in the log everyone sees");
   checks.checkpoint = checkpoint;
   return checks;
+}
+
+// A licence document signed by the platform's log key (SPEC §11): the signature, the key
+// the log publishes, and the document hash. Returns {ok, why}.
+export async function checkLicence(licence, fetchJSON = getJSON) {
+  const { keys } = await fetchJSON("/.well-known/dataex/log-keys");
+  const bytes = utf8("dataex-licence-v1\n" + canonicalJSON(licence.document));
+  if (hex(await sha256(utf8(canonicalJSON(licence.document)))) !== licence.document_hash) {
+    return { ok: false, why: "the document does not hash to its document hash" };
+  }
+  for (const published of keys) {
+    const key = await parseVkey(published.vkey);
+    if ((await keyId(key.publicKey)) !== licence.platform_key_id) continue;
+    return (await verifyEd25519(key.publicKey, b64Decode(licence.platform_signature), bytes))
+      ? { ok: true, why: "" } : { ok: false, why: "the platform signature does not verify" };
+  }
+  return { ok: false, why: `no published log key is ${licence.platform_key_id}` };
 }
