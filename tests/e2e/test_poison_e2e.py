@@ -32,9 +32,10 @@ from tests.poison import POISONS
 PLACE = "dataex.market.order.place.v1"
 TOKEN = "QWEN-IN-1M"
 ROUNDS = 16  # poisoned rounds, each between two rounds alone
-ORDERS_PER_ROUND = 300
+ORDERS_PER_ROUND = 400  # about a second a round: long enough for its rate to mean something
 CLIENTS = 16
-POISON_PER_SECOND = 50  # the issue measured 17 in 8 s
+# The attack the issue measured sent 17 documents in 8 s (about 2/s); 20/s is ten times that.
+POISON_PER_SECOND = 20
 
 
 def _orders(keys: Path, count: int) -> list[bytes]:
