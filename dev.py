@@ -89,8 +89,9 @@ def lock(args: list[str]) -> int:
 
 
 def _versions(env: Path) -> dict[str, str]:
-    out = subprocess.run([*_pip(env), "list", "--format=json"], check=True,
-                         capture_output=True, text=True).stdout
+    # Not _pip(env): its -q makes newer pips (26.3) print no list at all.
+    out = subprocess.run([str(_python(env)), "-m", "pip", "--disable-pip-version-check", "list",
+                          "--format=json"], check=True, capture_output=True, text=True).stdout
     return {p["name"].lower().replace("_", "-"): p["version"] for p in json.loads(out)}
 
 

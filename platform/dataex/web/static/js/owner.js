@@ -79,6 +79,7 @@ async function refresh() {
 async function issue(event) {
   event.preventDefault();
   const result = $("issue-result");
+  if (!key) { result.textContent = "Load your key on My account first."; return; }
   try {
     const body = { symbol: $("issue-symbol").value, quantity: Number(value("issue-quantity")) };
     const receipt = await submit(await buildDocument(key, "dataex.market.licence.issue.v1", body));

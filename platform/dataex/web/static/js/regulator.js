@@ -85,6 +85,7 @@ async function checkpoint() {
 }
 
 async function act(contract, body, what) {
+  if (!key) { report("Load a regulator's key on My account first.", false); return; }
   try {
     const receipt = await submit(await buildDocument(key, contract, body));
     report(`${what}: done (log entry ${receipt.seq})`, true);
