@@ -90,7 +90,10 @@ def gateway(upstream: str | None, products: tuple[str, ...], server: str | None,
         served = served or {symbol: str(s.data_dir / "demo-keys" / f"{who}.pem")
                             for symbol, who in DEMO_PRODUCTS.items()}
         upstream = upstream or _start_demo_upstream()
+        # The demo's holders have a few units: count 10 tokens a unit and hold 20 a call,
+        # so a burn shows at once and the first calls fit.
         tokens_per_unit = 10 if tokens_per_unit == 1_000_000 else tokens_per_unit
+        reserve_tokens = 20 if reserve_tokens == 1_000 else reserve_tokens
     if not upstream or not served:
         raise click.UsageError("give --upstream and at least one --product (or --demo)")
     for symbol, path in served.items():
