@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -135,7 +136,7 @@ def main() -> int:
         processes = [subprocess.Popen(
             [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(up_port),
              "dataex.gateway.demo:demo_upstream"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
         _wait_port(up_port)
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "dataex", "gateway", "--upstream",
@@ -145,7 +146,7 @@ def main() -> int:
              # bob's 15 units must cover every metered call: one unit per 100k tokens
              "--tokens-per-unit", "100000", "--reserve-tokens", "4",
              "--journal", str(Path(folder) / "journal.sqlite3")],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
         _wait_port(gw_port)
         time.sleep(2)
         gateway, direct = f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{up_port}"
@@ -184,8 +185,9 @@ def main() -> int:
             print(f"gateway journal: {health['tokens_served']} tokens served, "
                   f"{health['units_burned']} units burned, {health['units_refused']} refused")
         finally:
-            for process in processes:
-                process.terminate()
+            for process in processes:  # each in its own group, with its server's workers
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(30)
     return 0
 
 

@@ -59,9 +59,10 @@ class Gateway:
         for name, value in options.items():
             args += [f"--{name.replace('_', '-')}", value]
         self.log = journal.with_suffix(f".{self.port}.log")
+        # its own process group: a kill takes the ASGI server's worker process with it
         self.process = subprocess.Popen([sys.executable, "-m", "dataex", "gateway", *args],
                                         env=site.env, stdout=self.log.open("w"),
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT, start_new_session=True)
         _wait_port(self.port)
         deadline = time.monotonic() + 20
         while httpx.get(f"{self.url}/gateway/health").status_code != 200:
@@ -78,13 +79,14 @@ class Gateway:
         return int(float(line.split()[-1]))
 
     def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
+        """A power cut for the gateway: every process of it, at once."""
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(20)
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(30)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +97,7 @@ def world() -> Iterator[dict[str, Any]]:
         upstream = subprocess.Popen(
             [sys.executable, "-m", "granian", "--interface", "asgi", "--port",
              str(upstream_port), "dataex.gateway.demo:demo_upstream"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         _wait_port(upstream_port)
         upstream_url = f"http://127.0.0.1:{upstream_port}"
         gateway = Gateway(site, upstream_url, folder / "journal.sqlite3")
@@ -105,7 +107,8 @@ def world() -> Iterator[dict[str, Any]]:
             yield world
         finally:
             world["gateway"].stop()
-            upstream.terminate()
+            os.killpg(upstream.pid, signal.SIGTERM)
+            upstream.wait(30)
 
 
 def _units(site: Server, who: str, symbol: str) -> int:
