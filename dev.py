@@ -84,8 +84,20 @@ def lock(args: list[str]) -> int:
     uv = _bin(VENV) / "uv"
     code = subprocess.call([str(uv), *LOCK_COMMAND, *args], cwd=ROOT)
     if code == 0:
+        _record_source()
         print("requirements.lock refreshed; run `python3 dev.py test`, then commit it")
     return code
+
+
+def pyproject_digest() -> str:
+    return hashlib.sha256(PYPROJECT.read_bytes()).hexdigest()
+
+
+def _record_source() -> None:
+    """Write which pyproject.toml the lock was made from (tests/test_lock.py compares)."""
+    head, _, rest = LOCK.read_text().partition("\n#    python3 dev.py lock\n")
+    LOCK.write_text(f"{head}\n#    python3 dev.py lock\n"
+                    f"# from pyproject.toml with sha256 {pyproject_digest()}\n{rest}")
 
 
 def _versions(env: Path) -> dict[str, str]:
