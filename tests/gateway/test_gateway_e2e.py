@@ -221,8 +221,7 @@ def test_a_report_sent_twice_burns_once(world: dict[str, Any]) -> None:
     before = _units(site, "bob", TOKEN)
     journal.record_usage(TOKEN, "P000005", 2 * TOKENS_PER_UNIT, "twice")
     assert reporter.run_once() == 1
-    (report,) = [r for r in journal.pending()] or [None]
-    assert report is None
+    assert journal.pending() == []
     # the crash: the journal forgets it was acknowledged
     journal._db.execute("UPDATE reports SET status = ?", (PENDING,))
     assert reporter.run_once() == 1  # the same signed document again: a replay for dataex

@@ -22,7 +22,7 @@ import httpx
 import msgspec
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from dataex.gateway.access import TOKEN, Doorman, Refusal
+from dataex.gateway.access import TOKEN, Admission, Doorman, Refusal
 from dataex.gateway.holders import HolderBook
 from dataex.gateway.journal import Journal
 from dataex.gateway.meter import requested_tokens, usage_tokens
@@ -173,38 +173,11 @@ class Gateway:
             wanted = requested_tokens(body, self.settings.reserve_tokens)
             admission = self.doorman.admit(scope["method"], target, body, headers, wanted)
         except Refusal as refusal:
-            self.metrics.calls.labels(refusal.slug).inc()
-            return await send_bytes(send, refusal.status, "application/problem+json",
-                               msgspec.json.encode({"type": f"/problems/{refusal.slug}",
-                                                    "title": refusal.title,
-                                                    "status": refusal.status,
-                                                    "detail": refusal.detail,
-                                                    "instance": path}))
+            return await self._refuse(send, refusal, path)
         try:
-            assert self.upstream is not None
-            started = time.perf_counter()
-            answer = await self.upstream.request(
-                scope["method"], target, content=body,
-                headers={k: v for k, v in headers.items() if k not in HOP_BY_HOP})
-            self.metrics.upstream_seconds.observe(time.perf_counter() - started)
-            if admission.kind == TOKEN and answer.status_code < 400:
-                used = usage_tokens(answer.content, dict(answer.headers),
-                                    self.settings.usage_header)
-                # An answer that reports no usage is charged what was reserved for it.
-                tokens = admission.reserved_tokens if used is None else used
-                assert self.usage is not None
-                await self.usage.record(admission.symbol, admission.holder, tokens)
-        except sqlite3.Error as exc:  # served but not recorded: the answer is withheld
-            log.error("usage journal failed: %s", exc)
-            self.metrics.calls.labels("journal-unavailable").inc()
-            return await send_bytes(send, 503, "application/problem+json", msgspec.json.encode({
-                "type": "/problems/journal-unavailable", "title": "Usage cannot be recorded now",
-                "status": 503, "detail": str(exc), "instance": path}))
-        except httpx.HTTPError as exc:
-            self.metrics.calls.labels("upstream-unavailable").inc()
-            return await send_bytes(send, 502, "application/problem+json", msgspec.json.encode({
-                "type": "/problems/upstream-unavailable", "title": "The upstream did not answer",
-                "status": 502, "detail": str(exc), "instance": path}))
+            answer = await self._forward(scope["method"], target, body, headers, admission)
+        except Refusal as refusal:
+            return await self._refuse(send, refusal, path)
         finally:
             self.doorman.settle(admission)
         self.metrics.calls.labels("served").inc()
@@ -214,6 +187,37 @@ class Gateway:
                                 and k.lower() != "content-encoding"]
                     + [(b"content-length", str(len(answer.content)).encode())]})
         await send({"type": "http.response.body", "body": answer.content})
+
+    async def _forward(self, method: str, target: str, body: bytes, headers: dict[str, str],
+                       admission: Admission) -> httpx.Response:
+        """The upstream's answer; a token call's usage is on disk before it is returned."""
+        assert self.upstream is not None and self.usage is not None
+        started = time.perf_counter()
+        try:
+            answer = await self.upstream.request(
+                method, target, content=body,
+                headers={k: v for k, v in headers.items() if k not in HOP_BY_HOP})
+        except httpx.HTTPError as exc:
+            raise Refusal(502, "upstream-unavailable", "The upstream did not answer",
+                          str(exc)) from exc
+        self.metrics.upstream_seconds.observe(time.perf_counter() - started)
+        if admission.kind == TOKEN and answer.status_code < 400:
+            used = usage_tokens(answer.content, dict(answer.headers), self.settings.usage_header)
+            # An answer that reports no usage is charged what was reserved for it.
+            tokens = admission.reserved_tokens if used is None else used
+            try:
+                await self.usage.record(admission.symbol, admission.holder, tokens)
+            except sqlite3.Error as exc:  # served but not recorded: the answer is withheld
+                log.error("usage journal failed: %s", exc)
+                raise Refusal(503, "journal-unavailable", "Usage cannot be recorded now",
+                              str(exc)) from exc
+        return answer
+
+    async def _refuse(self, send: Send, refusal: Refusal, path: str) -> None:
+        self.metrics.calls.labels(refusal.slug).inc()
+        await send_bytes(send, refusal.status, "application/problem+json", msgspec.json.encode({
+            "type": f"/problems/{refusal.slug}", "title": refusal.title,
+            "status": refusal.status, "detail": refusal.detail, "instance": path}))
 
     def health(self) -> dict[str, Any]:
         snapshot = self.holders.snapshot

@@ -3,30 +3,8 @@
 import {
   fen, forgetKey, importSigningKey, loadKey, participantOf, saveKey, signedGet,
 } from "/static/js/dataex.js";
+import { $, fillTable } from "/static/js/ui.js";
 import { checkLicence } from "/static/js/verify.js";
-
-const $ = (id) => document.getElementById(id);
-
-function cell(row, text, className) {
-  const td = row.insertCell();
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
-}
-
-function fill(tableId, rows, columns) {
-  const body = $(tableId).tBodies[0];
-  body.replaceChildren();
-  for (const item of rows) {
-    const row = body.insertRow();
-    for (const [get, cls] of columns) cell(row, get(item), cls);
-  }
-  if (!rows.length) {
-    const row = body.insertRow();
-    const td = cell(row, "None.", "muted");
-    td.colSpan = columns.length;
-  }
-}
 
 async function show(entry) {
   $("key-form").hidden = true;
@@ -46,10 +24,10 @@ async function show(entry) {
   $("data").hidden = false;
   const assets = Object.entries(balances.balances || {}).map(([asset, b]) => ({ asset, ...b }));
   const money = (asset, n) => (asset === "CNY" ? fen(n) : String(n));
-  fill("balances", assets, [[(b) => b.asset], [(b) => money(b.asset, b.available), "num"], [(b) => money(b.asset, b.held), "num"]]);
-  fill("orders", orders.orders, [[(o) => o.order_id], [(o) => o.symbol], [(o) => o.side], [(o) => fen(o.price), "num"], [(o) => String(o.remaining ?? o.quantity), "num"]]);
-  fill("fills", fills.fills, [[(f) => (f.time || "").slice(0, 19).replace("T", " ")], [(f) => f.symbol], [(f) => f.side], [(f) => fen(f.price), "num"], [(f) => String(f.quantity), "num"]]);
-  fill("licences", licences.licences, [[(l) => l.document.licence_id], [(l) => l.document.symbol],
+  fillTable($("balances"), assets, [[(b) => b.asset], [(b) => money(b.asset, b.available), "num"], [(b) => money(b.asset, b.held), "num"]]);
+  fillTable($("orders"), orders.orders, [[(o) => o.order_id], [(o) => o.symbol], [(o) => o.side], [(o) => fen(o.price), "num"], [(o) => String(o.remaining ?? o.quantity), "num"]]);
+  fillTable($("fills"), fills.fills, [[(f) => (f.time || "").slice(0, 19).replace("T", " ")], [(f) => f.symbol], [(f) => f.side], [(f) => fen(f.price), "num"], [(f) => String(f.quantity), "num"]]);
+  fillTable($("licences"), licences.licences, [[(l) => l.document.licence_id], [(l) => l.document.symbol],
     [(l) => String(l.document.quantity), "num"], [(l) => l.status], [(l) => l.document.valid_until.slice(0, 10)]]);
   licences.licences.forEach((licence, i) => {
     const link = document.createElement("a");
@@ -82,7 +60,7 @@ async function showConsumption(key, me) {
     if (!page.entries.length || page.entries.length < 1000) break;
     from = page.entries[page.entries.length - 1].seq + 1;
   }
-  fill("consumption", burned.reverse(), [[(c) => c.time.slice(0, 19).replace("T", " ")], [(c) => c.symbol],
+  fillTable($("consumption"), burned.reverse(), [[(c) => c.time.slice(0, 19).replace("T", " ")], [(c) => c.symbol],
     [(c) => String(c.quantity), "num"], [(c) => c.reported_by], [(c) => c.usage_reference || ""], [(c) => String(c.seq), "num"]]);
 }
 

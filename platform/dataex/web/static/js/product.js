@@ -3,8 +3,7 @@
 import {
   Problem, buildDocument, fen, getJSON, loadKey, signedGet, submit,
 } from "/static/js/dataex.js";
-
-const $ = (id) => document.getElementById(id);
+import { $, problemText } from "/static/js/ui.js";
 const root = $("product");
 const symbol = root.dataset.symbol;
 const tick = Number(root.dataset.tick);
@@ -147,9 +146,8 @@ function fieldError(field, message) {
 
 // A problem from the server, shown next to the field it concerns when it names one.
 function showProblem(error) {
-  const problem = error instanceof Problem ? error.problem : { title: error.message };
-  const text = [problem.title, problem.detail].filter(Boolean).join(": ");
-  const about = JSON.stringify(problem);
+  const text = problemText(error);
+  const about = JSON.stringify(error instanceof Problem ? error.problem : {});
   if (/price|tick|band/i.test(about)) fieldError("price", text);
   else if (/quantity|lot|units|insufficient/i.test(about)) fieldError("quantity", text);
   $("order-result").textContent = `Refused: ${text}`;
