@@ -14,7 +14,8 @@ async def test_health_says_ready_with_the_log_size(api, runtime) -> None:  # typ
     await with_operator(runtime)
     ready = await api.get("/health/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "database": True, "sequencer": True, "log_size": 1}
+    assert ready.json() == {"status": "ready", "role": "writer", "database": True,
+                            "sequencer": True, "log_size": 1}
 
 
 async def test_ready_is_503_when_the_sequencer_is_stopped(api, runtime) -> None:  # type: ignore[no-untyped-def]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -79,14 +82,56 @@ def test_serve_demo_admit_verify_restart_and_catch_an_edit(server: Server, tmp_p
     assert "FAULT at entry 4" in caught.stderr
 
 
-def test_a_second_server_on_the_same_database_exits_and_says_why(server: Server) -> None:
+def test_a_second_server_on_the_same_database_stands_by_then_takes_over(server: Server) -> None:
     server.start()
-    other_port = {**server.env, "DATAEX_PORT": str(free_port())}
-    result = subprocess.run([sys.executable, "-m", "dataex", "serve"], env=other_port,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 3
-    assert "another dataex sequencer holds the write lock" in result.stderr
-    assert httpx.get(f"{server.url}/health/ready").status_code == 200
+    # DATAEX_STANDBY=0: the old behaviour, for operators who want the second start to fail.
+    refused = subprocess.run([sys.executable, "-m", "dataex", "serve"],
+                             env={**server.env, "DATAEX_PORT": str(free_port()),
+                                  "DATAEX_STANDBY": "0"},
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 3
+    assert "another dataex sequencer holds the write lock" in refused.stderr
+
+    port = free_port()
+    standby = subprocess.Popen([sys.executable, "-m", "dataex", "serve"],
+                               env={**server.env, "DATAEX_PORT": str(port)},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        ready = _wait_ready(base)
+        assert ready.json()["role"] == "standby" and ready.json()["log_size"] > 0
+        # It serves reads; writes get 503 with Retry-After and say why.
+        assert httpx.get(f"{base}/v1/participants").status_code == 200
+        assert httpx.get(f"{base}/v1/market/products").status_code == 200
+        refused_write = httpx.post(f"{base}/v1/documents", content=b"{}")
+        assert refused_write.status_code == 503 and refused_write.headers["retry-after"] == "1"
+        assert "standby" in refused_write.json()["detail"]
+        assert httpx.get(f"{server.url}/health/ready").json()["role"] == "writer"
+
+        server.stop()  # the writer goes: the standby takes the lock within a poll
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{base}/health/ready").json()["role"] != "writer":
+            assert time.monotonic() < deadline, "the standby did not take over"
+            time.sleep(0.2)
+        taken = httpx.post(f"{base}/v1/documents", content=b"{}")
+        assert taken.status_code == 422, taken.text  # now judged: not a signed envelope
+    finally:
+        os.killpg(standby.pid, signal.SIGTERM)
+        standby.wait(30)
+
+
+def _wait_ready(base: str) -> httpx.Response:
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            answer = httpx.get(f"{base}/health/ready")
+            if answer.status_code == 200:
+                return answer
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the standby never became ready"
+        time.sleep(0.2)
 
 
 def test_cli_failures_are_clear(server: Server, tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         if runtime is not None:
             yield
             return
-        own = await open_runtime(settings)
+        own = await open_runtime(settings, stand_by=bool(settings.standby))
         observe(own)
         app.state.runtime = own
         try:

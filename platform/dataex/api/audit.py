@@ -57,7 +57,7 @@ class AuditController(Controller):
     ) -> dict[str, Any]:
         who = access.viewer(request)
         runtime = runtime_from(request)
-        items = await audit_entries_range(runtime.engine, from_seq, limit,
+        items = await audit_entries_range(runtime.reads, from_seq, limit,
                                           everything=who.sees_everything(),
                                           participant_id=who.participant_id)
         return {"entries": items, "size": runtime.sequencer.head.seq}
@@ -65,7 +65,7 @@ class AuditController(Controller):
     @get("/entries/{seq:int}", summary="One entry with its hash, if the caller may see it")
     async def entry(self, request: Request[Any, Any, Any], seq: params.Seq) -> dict[str, Any]:
         who = access.viewer(request)
-        found = await audit_entry(runtime_from(request).engine, seq)
+        found = await audit_entry(runtime_from(request).reads, seq)
         if found is None:
             raise NotFound(f"no audit entry {seq}")
         logged, named = found
@@ -91,7 +91,7 @@ class AuditController(Controller):
         who = access.participant(request)
         runtime = runtime_from(request)
         if who.sees_everything():
-            lines = stream_audit_lines(runtime.engine, from_seq)
+            lines = stream_audit_lines(runtime.reads, from_seq)
         else:
             assert who.participant_id is not None
             lines = _own_lines(runtime, who.participant_id, from_seq)

@@ -25,11 +25,13 @@ from dataex.api.problems import (
     PROBLEM_MEDIA_TYPE,
     domain_problem_body,
     problem_body,
+    retry_headers,
 )
 from dataex.api.state import runtime_from, runtime_of
 from dataex.core.documents.errors import DomainError
 from dataex.core.envelope import parse_envelope
 from dataex.store.runtime import Runtime
+from dataex.store.writer.sequencer import Unavailable
 
 SUBMIT_PATH = "/v1/documents"
 
@@ -37,7 +39,13 @@ log = logging.getLogger(__name__)
 
 
 async def submit_document(runtime: Runtime, raw: bytes) -> tuple[dict[str, Any], dict[str, str]]:
-    """Parse, check and commit one signed document: (receipt, extra headers) once durable."""
+    """Parse, check and commit one signed document: (receipt, extra headers) once durable.
+
+    A server that is not writing (a standby, or reconnecting after a failover)
+    answers 503 before reading the document: the writer will judge it.
+    """
+    if not runtime.sequencer.running:
+        raise Unavailable(runtime.sequencer.not_writing_reason())
     parsed = parse_envelope(raw, runtime.settings.max_body_bytes)
     note_signer(parsed.signer)
     receipt = await runtime.sequencer.accept(parsed, max_skew=runtime.settings.max_clock_skew)
@@ -119,7 +127,9 @@ class SubmitFastPath:
 
 def _problem(status: int, body: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """A problem body (api/problems.py), encoded as Litestar encodes it."""
-    return status, [(b"content-type", PROBLEM_MEDIA_TYPE.encode())], encode_json(body)
+    headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+               *((k.lower().encode(), v.encode()) for k, v in retry_headers(status).items())]
+    return status, headers, encode_json(body)
 
 
 def _body(message: ReceiveMessage) -> bytes:

@@ -18,16 +18,20 @@ class HealthController(Controller):
     async def live(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/ready", summary="Database reachable and sequencer running")
+    @get("/ready", summary="Database reachable and this server writing or standing by",
+         description="200 while the database answers and this server is the writer "
+         "(`role: writer`) or a standby serving reads (`role: standby`); 503 while it "
+         "starts or reconnects after losing its database (`role: recovering`).")
     async def ready(self, state: State) -> Response[dict[str, Any]]:
         runtime = state.get("runtime")
         database = runtime is not None and await ping(runtime.engine)
-        sequencer = runtime is not None and runtime.sequencer.running
-        ok = database and sequencer
+        role = runtime.sequencer.role if runtime is not None else "starting"
+        ok = database and role in ("writer", "standby")
         body = {
             "status": "ready" if ok else "not-ready",
+            "role": role,
             "database": database,
-            "sequencer": sequencer,
+            "sequencer": runtime is not None and runtime.sequencer.running,
             "log_size": runtime.sequencer.head.seq if runtime is not None else None,
         }
         return Response(body, status_code=200 if ok else 503)

@@ -44,7 +44,7 @@ def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | Non
 
 
 async def _product(request: Request[Any, Any, Any], symbol: str) -> dict[str, Any]:
-    found = await q.product(runtime_from(request).engine, symbol)
+    found = await q.product(runtime_from(request).reads, symbol)
     if found is None:
         raise NotFound(f"no product {symbol}", symbol=symbol)
     return found
@@ -73,7 +73,7 @@ class MarketController(Controller):
         kind: Annotated[str | None, params.one_of("kind", PRODUCT_KINDS)] = None,
     ) -> dict[str, Any]:
         found = await q.product_list(
-            runtime_from(request).engine,
+            runtime_from(request).reads,
             status=_one_of("status", status, tuple(sorted(PRODUCT_STATUSES))),
             kind=_one_of("kind", kind, tuple(sorted(PRODUCT_KINDS))),
         )
@@ -96,20 +96,20 @@ class MarketController(Controller):
         levels: Annotated[int, params.limit(MAX_PAGE, "price levels per side")] = 20,
     ) -> dict[str, Any]:
         await _product(request, symbol)
-        return await q.depth(runtime_from(request).engine, symbol, levels)
+        return await q.depth(runtime_from(request).reads, symbol, levels)
 
     @get("/products/{symbol:str}/trades", summary="Recent trades, newest first")
     async def trades(
         self, request: Request[Any, Any, Any], symbol: Symbol, limit: Limit = 50
     ) -> dict[str, Any]:
         await _product(request, symbol)
-        found = await q.recent_trades(runtime_from(request).engine, symbol, limit)
+        found = await q.recent_trades(runtime_from(request).reads, symbol, limit)
         return {"symbol": symbol, "trades": found}
 
     @get("/products/{symbol:str}/ticker", summary="Last price, best bid and ask, 24 h stats")
     async def ticker(self, request: Request[Any, Any, Any], symbol: Symbol) -> Any:
         await _product(request, symbol)
-        return await q.ticker(runtime_from(request).engine, symbol, datetime.now(UTC))
+        return await q.ticker(runtime_from(request).reads, symbol, datetime.now(UTC))
 
     @get(
         "/products/{symbol:str}/candles",
@@ -131,7 +131,7 @@ class MarketController(Controller):
                 f"unknown interval {interval!r}; one of {list(q.CANDLE_INTERVALS)}"
             )
         await _product(request, symbol)
-        found = await q.candles(runtime_from(request).engine, symbol, step, limit)
+        found = await q.candles(runtime_from(request).reads, symbol, step, limit)
         return {"symbol": symbol, "interval": interval, "candles": found}
 
     @get(

@@ -77,8 +77,8 @@ class Metrics:
 
 
 def runtime_gauges(metrics: Metrics, runtime: Any) -> None:
-    """The moment's facts of one runtime: queue, log, checkpoints, database pool."""
-    sequencer, pool = runtime.sequencer, runtime.engine.pool
+    """The moment's facts of one runtime: role, queue, log, checkpoints, database pool, replica."""
+    sequencer = runtime.sequencer
     metrics.gauge("dataex_sequencer_queue_depth", "Commands waiting for the sequencer",
                   sequencer.queue_depth)
     metrics.gauge("dataex_log_size", "Entries in the audit log", lambda: sequencer.head.seq)
@@ -88,12 +88,34 @@ def runtime_gauges(metrics: Metrics, runtime: Any) -> None:
     metrics.gauge("dataex_sequencer_state_reloads",
                   "State rebuilds from the database (since start, start-up included)",
                   lambda: sequencer.reloads)
-    metrics.gauge("dataex_sequencer_running", "1 while the sequencer runs",
+    metrics.gauge("dataex_sequencer_running", "1 while this server writes (holds the lock)",
                   lambda: 1 if sequencer.running else 0)
+    metrics.gauge("dataex_sequencer_standby",
+                  "1 while this server stands by: another server writes, this one serves reads",
+                  lambda: 1 if sequencer.role == "standby" else 0)
+    metrics.gauge("dataex_sequencer_recovering",
+                  "1 while this server has lost its database or lock and is reconnecting",
+                  lambda: 1 if sequencer.role == "recovering" else 0)
+    metrics.gauge("dataex_sequencer_takeovers",
+                  "Times this server became the writer again after not being it (since start)",
+                  lambda: sequencer.takeovers)
     metrics.gauge("dataex_checkpoint_age_seconds", "Seconds since the latest signed checkpoint",
                   lambda: runtime.checkpointer.seconds_since_latest(time.time()))
     metrics.gauge("dataex_checkpoint_size", "Tree size of the latest signed checkpoint",
                   lambda: runtime.checkpointer.latest_size())
-    metrics.gauge("dataex_db_pool_size", "Connections the pool keeps", pool.size)
-    metrics.gauge("dataex_db_pool_checked_out", "Pooled connections in use", pool.checkedout)
-    metrics.gauge("dataex_db_pool_overflow", "Connections beyond the pool's size", pool.overflow)
+    # The pool is read each time: a failover replaces it (engine.dispose()).
+    metrics.gauge("dataex_db_pool_size", "Connections the pool keeps",
+                  lambda: runtime.engine.pool.size())
+    metrics.gauge("dataex_db_pool_checked_out", "Pooled connections in use",
+                  lambda: runtime.engine.pool.checkedout())
+    metrics.gauge("dataex_db_pool_overflow", "Connections beyond the pool's size",
+                  lambda: runtime.engine.pool.overflow())
+    if runtime.replica is not None:
+        replica = runtime.replica
+        metrics.gauge("dataex_read_replica_lag_bytes",
+                      "WAL bytes the read replica has not replayed yet (NaN: not sampled)",
+                      lambda: replica.lag_bytes)
+        metrics.gauge("dataex_read_replica_lag_seconds",
+                      "Seconds since the replica's last replayed commit while it is behind, "
+                      "0 when caught up (NaN: not sampled)",
+                      lambda: replica.lag_seconds)

@@ -26,7 +26,7 @@ class ParticipantsController(Controller):
         if role is not None and role not in ROLES:
             raise SchemaViolation(f"unknown role {role!r}; roles are {list(ROLES)}")
         who = access.viewer(request)
-        found = await list_participants(runtime_from(request).engine, role)
+        found = await list_participants(runtime_from(request).reads, role)
         return {"participants": [access.public_participant(p, who) for p in found]}
 
     @get("/{participant_id:str}", summary="One participant with its keys")
@@ -34,7 +34,7 @@ class ParticipantsController(Controller):
         self, request: Request[Any, Any, Any], participant_id: params.Ident
     ) -> dict[str, Any]:
         who = access.viewer(request)
-        for p in await list_participants(runtime_from(request).engine):
+        for p in await list_participants(runtime_from(request).reads):
             if p["participant_id"] == participant_id:
                 return access.public_participant(p, who)
         raise NotFound(f"no participant {participant_id}")

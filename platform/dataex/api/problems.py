@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from dataex.api.observability import note_refusal, request_id
 from dataex.core.documents.errors import DomainError
+from dataex.store.database.engine import database_unavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -37,6 +38,9 @@ HTTP_SLUGS: dict[int, tuple[str, str]] = {
 # slug, title and detail of an error nobody anticipated (nothing was committed)
 INTERNAL_ERROR = ("internal-error", "Internal server error",
                   "an unexpected error occurred; nothing was acknowledged")
+DATABASE_UNAVAILABLE = ("database-unavailable",
+                        "The database is not reachable right now; try again",
+                        "the database is away or changing primary (a failover or a restart)")
 
 
 def problem_body(
@@ -77,13 +81,23 @@ def problem(
 ) -> Response[dict[str, Any]]:
     body = problem_body(status=status, slug=slug, title=title, detail=detail,
                         instance=request.url.path, **extra)
-    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE,
+                    headers=retry_headers(status))
+
+
+# A 503 means "not now" (a failover, a standby, a restart): say when to come back.
+RETRY_AFTER_SECONDS = 1
+
+
+def retry_headers(status: int) -> dict[str, str]:
+    """Retry-After on every 503, so clients back off instead of hammering a failover."""
+    return {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, DomainError)
     return Response(domain_problem_body(exc, request.url.path), status_code=exc.status,
-                    media_type=PROBLEM_MEDIA_TYPE)
+                    media_type=PROBLEM_MEDIA_TYPE, headers=retry_headers(exc.status))
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -97,6 +111,10 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if database_unavailable(exc):  # a failover or restart: "not now", never a 500
+        log.warning("database unavailable on %s: %s", request.url.path, exc)
+        slug, title, detail = DATABASE_UNAVAILABLE
+        return problem(request, status=503, slug=slug, title=title, detail=detail)
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
     slug, title, detail = INTERNAL_ERROR
     return problem(request, status=HTTP_500_INTERNAL_SERVER_ERROR, slug=slug, title=title,
@@ -126,6 +144,8 @@ def problem_catalogue() -> dict[str, dict[str, Any]]:
     }
     slug, title, _ = INTERNAL_ERROR
     catalogue[slug] = {"type": f"/problems/{slug}", "title": title, "status": 500}
+    slug, title, _ = DATABASE_UNAVAILABLE
+    catalogue[slug] = {"type": f"/problems/{slug}", "title": title, "status": 503}
     for cls in _subclasses(DomainError):
         catalogue[cls.slug] = {"type": f"/problems/{cls.slug}", "title": cls.title,
                                "status": cls.status}

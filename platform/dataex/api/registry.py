@@ -74,7 +74,7 @@ class RegistryController(Controller):
             certificate=certificate,
             root=root,
         )
-        engine = runtime_from(request).engine
+        engine = runtime_from(request).reads
         found = await q.search_registrations(engine, where, limit=limit, offset=offset)
         return {"registrations": found, "limit": limit, "offset": offset}
 
@@ -82,7 +82,7 @@ class RegistryController(Controller):
     async def registration(
         self, request: Request[Any, Any, Any], registration_id: params.Ident
     ) -> dict[str, Any]:
-        found = await q.registration(runtime_from(request).engine, registration_id)
+        found = await q.registration(runtime_from(request).reads, registration_id)
         if found is None:
             raise NotFound(f"no registration {registration_id}")
         return found
@@ -126,7 +126,7 @@ class RegistryController(Controller):
     @get("/notice-board", summary="Everything under public notice now, with conflicts")
     async def notice_board(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         now = datetime.now(UTC)
-        board = await q.notice_board(runtime_from(request).engine)
+        board = await q.notice_board(runtime_from(request).reads)
         for item in board:
             item["notice_ended"] = parse_utc(item["notice_ends_at"]) <= now
         return {"registrations": board}

@@ -79,7 +79,7 @@ class RegulatorController(Controller):
     @get("/participants", summary="Every participant: roles, status, keys and links (regulator)")
     async def participants(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         regulator(request)
-        engine = runtime_from(request).engine
+        engine = runtime_from(request).reads
         return {"participants": await supervision_queries.all_participants(engine)}
 
     @get("/orders", summary="All orders, newest first, filtered (regulator)")
@@ -94,7 +94,7 @@ class RegulatorController(Controller):
     ) -> dict[str, Any]:
         regulator(request)
         found = await supervision_queries.all_orders(
-            runtime_from(request).engine, symbol=symbol, participant=participant,
+            runtime_from(request).reads, symbol=symbol, participant=participant,
             status=_one_of("status", status, ORDER_STATUSES), limit=limit, offset=offset,
         )
         return {"orders": found}
@@ -110,7 +110,7 @@ class RegulatorController(Controller):
     ) -> dict[str, Any]:
         regulator(request)
         found = await supervision_queries.all_trades(
-            runtime_from(request).engine, symbol=symbol, participant=participant, limit=limit,
+            runtime_from(request).reads, symbol=symbol, participant=participant, limit=limit,
             offset=offset,
         )
         return {"trades": found}
@@ -120,7 +120,7 @@ class RegulatorController(Controller):
         self, request: Request[Any, Any, Any], participant: Who = None
     ) -> dict[str, Any]:
         regulator(request)
-        found = await supervision_queries.all_balances(runtime_from(request).engine, participant)
+        found = await supervision_queries.all_balances(runtime_from(request).reads, participant)
         return {"accounts": found}
 
     @get(
@@ -141,7 +141,7 @@ class RegulatorController(Controller):
     ) -> Any:
         regulator(request)
         first, last = _range(date, start, end)
-        report = await statistics.daily_statistics(runtime_from(request).engine, first, last)
+        report = await statistics.daily_statistics(runtime_from(request).reads, first, last)
         if _wants_csv(request, format):
             return Response(statistics.to_csv(report), media_type="text/csv")
         return report
@@ -163,5 +163,5 @@ class RegulatorController(Controller):
         first, last = _range(date, start, end)
         runtime = runtime_from(request)
         return await surveillance_report(
-            runtime.engine, first, last, Thresholds.from_settings(runtime.settings)
+            runtime.reads, first, last, Thresholds.from_settings(runtime.settings)
         )

@@ -9,6 +9,7 @@ import click
 from dataex import __version__
 from dataex.cli.audit import audit
 from dataex.cli.audit_proofs import proof, verify_proof
+from dataex.cli.cluster import cluster
 from dataex.cli.contracts import contracts
 from dataex.cli.documents import sign, submit, submit_envelope
 from dataex.cli.fingerprint import fingerprint
@@ -37,7 +38,7 @@ def cli(verbose: bool) -> None:
 
 for command in (init, serve, db, keys, sign, submit, submit_envelope, audit, contracts,
                 show_settings, fingerprint, registry, certificate, ledger,
-                market, licence, regulator, witness, gateway, call):
+                market, licence, regulator, witness, gateway, call, cluster):
     cli.add_command(command)
 audit.add_command(proof)
 audit.add_command(verify_proof)

@@ -68,6 +68,32 @@ def _run_init(s: Settings, *, demo: bool) -> dict[str, object]:
     return asyncio.run(_init(s, demo=demo))
 
 
+def _init_or_stand_by(s: Settings, *, demo: bool) -> dict[str, object] | None:
+    """Initialise as the writer; None if another server writes and this one may stand by.
+
+    A standby writes nothing now, so it needs no genesis; but when it takes
+    over it signs checkpoints and licences, so the writer's keys must be here.
+    """
+    from dataex.keys.locations import KeyPaths
+    from dataex.store.runtime import writer_present
+    from dataex.store.startup import EXIT_KEYS, StartupFailure
+    from dataex.store.writer.sequencer import SequencerLocked
+
+    # Asked first, so a standby never makes keys of its own (init would).
+    if not (s.standby and asyncio.run(writer_present(s))):
+        try:
+            return _run_init(s, demo=demo)
+        except SequencerLocked:
+            if not s.standby:
+                raise
+    log_key = KeyPaths.of(s).log
+    if not log_key.exists():
+        raise StartupFailure(
+            EXIT_KEYS, f"another server writes to this database and this standby has no log key "
+            f"at {log_key}", "copy the writer's keys/ folder into this data directory")
+    return None
+
+
 def starting(fn: F) -> F:
     """A failure to start is one line on stderr and a distinct exit code, never a traceback.
 
@@ -163,8 +189,9 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     """Run the HTTP service (initialising and migrating the database first).
 
     One server writes to a database: a second `serve` on the same database
-    exits with code 3 and says so. Every other failure to start is one line
-    and its own exit code (docs/operators.md).
+    stands by, serving reads, and takes over when the writer stops (with
+    DATAEX_STANDBY=0 it exits with code 3 instead). Every other failure to start
+    is one line and its own exit code (docs/operators.md).
     """
     if demo:
         _demo_defaults()
@@ -182,9 +209,15 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     url = resolve_database_url(s)
     os.environ["DATAEX_DATABASE_URL"] = url
     s = _settings()
-    facts = _run_init(s, demo=demo)
+    facts = _init_or_stand_by(s, demo=demo)
     base = f"http://{s.host}:{s.port}"
-    click.echo(f"dataex {'(demo) ' if demo else ''}serving on {base}")
+    role = "standing by, serving reads" if facts is None else "serving"
+    click.echo(f"dataex {'(demo) ' if demo else ''}{role} on {base}")
+    if facts is None:
+        click.echo("  another server writes to this database; this one takes over when it stops "
+                   f"(role in {base}/health/ready)")
+        _serve_granian(s)
+        return
     click.echo(f"  pages        {base}/ (load a key on {base}/account to trade and act)")
     click.echo(f"  API docs     {base}/schema")
     click.echo(f"  health       {base}/health/ready")

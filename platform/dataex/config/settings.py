@@ -34,8 +34,18 @@ def _doc(text: str, **kw: Any) -> Any:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = _doc(
-        "PostgreSQL URL; empty starts the embedded PostgreSQL in the data directory", default=""
-    )
+        "PostgreSQL URL; empty starts the embedded PostgreSQL in the data directory. A cluster: "
+        "every node, postgresql://u@h1:5432,h2:5432/db?target_session_attrs=read-write",
+        default="")
+    read_database_url: str = _doc(
+        "PostgreSQL URL of a read replica for public reads (market data, registry, regulator "
+        "reports, the log's entries); empty reads from DATAEX_DATABASE_URL", default="")
+    standby: int = _doc(
+        "1: a server that finds another writing to the database serves reads and takes over "
+        "when that one stops; 0: it exits with code 3", default=1)
+    lock_poll_seconds: int = _doc(
+        "How often a standby tries the writer's lock, and an idle writer checks it still has it",
+        default=1)
     data_dir: Path = _doc(
         "Folder for keys and the embedded database", default_factory=default_data_dir
     )
@@ -82,6 +92,10 @@ class Settings:
             raise ValueError("DATAEX_LOG_FORMAT must be json, text or none")
         if self.metrics not in (0, 1):
             raise ValueError("DATAEX_METRICS must be 0 or 1")
+        if self.standby not in (0, 1):
+            raise ValueError("DATAEX_STANDBY must be 0 or 1")
+        if self.lock_poll_seconds < 1:
+            raise ValueError("DATAEX_LOCK_POLL_SECONDS must be at least 1")
 
     @property
     def max_clock_skew(self) -> timedelta:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import alembic.util.exc
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,13 +21,14 @@ from dataex.keys.files import load_key
 from dataex.keys.locations import KeyPaths
 from dataex.keys.log_keys import LogKeyFiles
 from dataex.store.database.embedded import start_embedded
-from dataex.store.database.engine import create_engine
+from dataex.store.database.engine import create_engine, display_url
 from dataex.store.database.migrate import upgrade
+from dataex.store.database.replica import ReplicaWatch
 from dataex.store.database.roles import ensure_app_role
 from dataex.store.log.checkpointer import Checkpointer
 from dataex.store.startup import EXIT_DATABASE, EXIT_SCHEMA, StartupFailure
 from dataex.store.writer.loader import MarketSettings
-from dataex.store.writer.sequencer import Sequencer
+from dataex.store.writer.sequencer import SEQUENCER_LOCK_KEY, Sequencer
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ async def prepare_database(settings: Settings) -> tuple[str, bool]:
     not answer, refuses the login, or holds a schema this dataex does not know.
     """
     url = resolve_database_url(settings)
-    where = "the embedded PostgreSQL" if not settings.database_url else _safe_url(url)
+    where = "the embedded PostgreSQL" if not settings.database_url else display_url(url)
     try:
         await upgrade(url)
         admin = create_engine(url, pool_size=1, max_overflow=0)
@@ -67,9 +68,19 @@ async def prepare_database(settings: Settings) -> tuple[str, bool]:
     return url, has_role
 
 
-def _safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    return make_url(url).render_as_string(hide_password=True)
+async def writer_present(settings: Settings) -> bool:
+    """Whether some server holds the writer's lock on the database (a hint: it may change)."""
+    engine = create_engine(resolve_database_url(settings), pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as conn:
+            return bool(await conn.scalar(text(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND objsubid = 1 AND classid = :high AND objid = :low)"),
+                {"high": SEQUENCER_LOCK_KEY >> 32, "low": SEQUENCER_LOCK_KEY & 0xFFFFFFFF}))
+    except (OSError, asyncpg.PostgresError, DBAPIError):
+        return False  # let the start that follows say what is wrong
+    finally:
+        await engine.dispose()
 
 
 def _log_key(settings: Settings) -> Ed25519PrivateKey | None:
@@ -87,17 +98,33 @@ class Runtime:
     engine: AsyncEngine
     sequencer: Sequencer
     checkpointer: Checkpointer
+    # Public reads (market data, registry, reports, log entries): a replica's
+    # engine when DATAEX_READ_DATABASE_URL is set, else `engine` itself.
+    read_engine: AsyncEngine | None = None
+    replica: ReplicaWatch | None = None
+
+    @property
+    def reads(self) -> AsyncEngine:
+        return self.read_engine or self.engine
 
     async def close(self) -> None:
+        if self.replica is not None:
+            await self.replica.stop()
         await self.checkpointer.stop()
         await self.sequencer.stop()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()
         await self.engine.dispose()
 
 
-async def open_runtime(settings: Settings) -> Runtime:
-    """Ready database + running sequencer; raises SequencerLocked if another one writes."""
+async def open_runtime(settings: Settings, *, stand_by: bool = False) -> Runtime:
+    """Ready database + sequencer (writing, or with `stand_by` waiting for the writer's lock).
+
+    Without `stand_by`, raises SequencerLocked if another server writes.
+    """
     url, has_role = await prepare_database(settings)
-    engine = create_engine(url, role=settings.app_role if has_role else None)
+    role = settings.app_role if has_role else None
+    engine = create_engine(url, role=role)
     sequencer = Sequencer(
         engine,
         max_batch=settings.batch_max_commands,
@@ -105,18 +132,24 @@ async def open_runtime(settings: Settings) -> Runtime:
         market_settings=MarketSettings(settings.maker_fee_bps, settings.taker_fee_bps),
         licence_key=_log_key(settings),
         verify_threads=settings.verify_threads,
+        lock_poll_seconds=settings.lock_poll_seconds,
     )
     try:
-        await sequencer.start()
+        await sequencer.start(stand_by=stand_by)
     except BaseException:
         await engine.dispose()
         raise
     checkpointer = Checkpointer(
         engine,
-        lambda: sequencer.head.seq,
+        lambda: sequencer.head.seq if sequencer.running else 0,  # only the writer signs
         origin=settings.log_origin,
         keys=LogKeyFiles.of(settings),
         interval_seconds=settings.checkpoint_interval_seconds,
     )
     checkpointer.start()
-    return Runtime(settings, engine, sequencer, checkpointer)
+    runtime = Runtime(settings, engine, sequencer, checkpointer)
+    if settings.read_database_url:
+        runtime.read_engine = create_engine(settings.read_database_url, role=role)
+        runtime.replica = ReplicaWatch(engine, runtime.read_engine)
+        runtime.replica.start()
+    return runtime

@@ -37,9 +37,9 @@ def _page(name: str, active: str, **context: Any) -> Template:
 
 
 async def _products_with_tickers(runtime: Runtime, now: datetime) -> list[dict[str, Any]]:
-    products = await market.product_list(runtime.engine)
+    products = await market.product_list(runtime.reads)
     for product in products:
-        product["ticker"] = await market.ticker(runtime.engine, product["symbol"], now)
+        product["ticker"] = await market.ticker(runtime.reads, product["symbol"], now)
     return products
 
 
@@ -57,7 +57,7 @@ class PagesController(Controller):
             listed=sum(p["status"] == "listed" for p in products),
             turnover_24h=sum(p["ticker"]["notional_24h"] for p in products),
             trades_24h=sum(p["ticker"]["trades_24h"] for p in products),
-            registrations=await registry.registration_counts(runtime.engine),
+            registrations=await registry.registration_counts(runtime.reads),
             log_size=runtime.sequencer.head.seq,
             checkpoint=checkpoint,
         )
@@ -71,15 +71,15 @@ class PagesController(Controller):
     @get("/market/{symbol:str}", name="product")
     async def product_page(self, request: Request[Any, Any, Any], symbol: Name) -> Template:
         runtime = _runtime(request)
-        product = await market.product(runtime.engine, symbol)
+        product = await market.product(runtime.reads, symbol)
         if product is None:
             raise NotFoundException(f"no product {symbol}")
         return _page(
             "product", "market",
             product=product,
-            ticker=await market.ticker(runtime.engine, symbol, datetime.now(UTC)),
-            depth=await market.depth(runtime.engine, symbol, 12),
-            trades=await market.recent_trades(runtime.engine, symbol, 30),
+            ticker=await market.ticker(runtime.reads, symbol, datetime.now(UTC)),
+            depth=await market.depth(runtime.reads, symbol, 12),
+            trades=await market.recent_trades(runtime.reads, symbol, 30),
             intervals={name: int(step.total_seconds())
                        for name, step in market.CANDLE_INTERVALS.items()},
         )
@@ -90,10 +90,10 @@ class PagesController(Controller):
     ) -> Template:
         runtime, now = _runtime(request), datetime.now(UTC)
         certificates = await registry.search_certificates(
-            runtime.engine, registry.CertificateFilter(text=q or None), now, limit=100, offset=0)
+            runtime.reads, registry.CertificateFilter(text=q or None), now, limit=100, offset=0)
         return _page(
             "registry", "registry",
-            notices=await registry.notice_board(runtime.engine),
+            notices=await registry.notice_board(runtime.reads),
             certificates=certificates,
             q=q or "",
         )
@@ -101,10 +101,10 @@ class PagesController(Controller):
     @get("/registry/certificates/{number:str}", name="certificate")
     async def certificate_page(self, request: Request[Any, Any, Any], number: Name) -> Template:
         runtime = _runtime(request)
-        found = await registry.certificate(runtime.engine, number, datetime.now(UTC))
+        found = await registry.certificate(runtime.reads, number, datetime.now(UTC))
         if found is None:
             raise NotFoundException(f"no certificate {number}")
-        story = await registry.certificate_history(runtime.engine, number, found["history"])
+        story = await registry.certificate_history(runtime.reads, number, found["history"])
         return _page("certificate", "registry", certificate=found, story=story)
 
     @get("/account", name="account")

@@ -126,38 +126,94 @@ async def test_the_lock_is_released_when_the_writer_stops(settings) -> None:  # 
     await second.close()
 
 
-async def test_a_writer_that_loses_its_lock_stops_writing(api, runtime, settings,  # type: ignore[no-untyped-def]
-                                                          server_url) -> None:
-    operator = await with_operator(runtime)
-    ok = await api.post("/v1/documents",
-                        content=encode(operator.sign(ADMIT, Actor.new("a").admission(["trader"]))))
-    assert ok.status_code == 201, ok.text
+async def _terminate_lock_session(runtime, server_url) -> None:  # type: ignore[no-untyped-def]
+    """End the writer's lock session, as a network drop, a DBA's kill or a failover would."""
     pid = runtime.sequencer._lock_pid
     admin = await asyncpg.connect(**_asyncpg_args(server_url))
-    try:  # the lock's session dies, as in a network drop or a DBA's kill
+    try:
         assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
         while await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
             await asyncio.sleep(0.01)
     finally:
         await admin.close()
 
-    refused = await api.post(
+
+async def _until(check, seconds: float = 15) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_writer_that_loses_its_lock_stops_acknowledging_then_takes_it_again(  # type: ignore[no-untyped-def]
+        api, runtime, server_url) -> None:
+    operator = await with_operator(runtime)
+    ok = await api.post("/v1/documents",
+                        content=encode(operator.sign(ADMIT, Actor.new("a").admission(["trader"]))))
+    assert ok.status_code == 201, ok.text
+    await _terminate_lock_session(runtime, server_url)
+
+    # Until it holds the lock again, every submission is 503 with Retry-After, none applied.
+    answered = await api.post(
         "/v1/documents",
         content=encode(operator.sign(ADMIT, Actor.new("b").admission(["trader"]))))
-    assert refused.status_code == 503, refused.text
-    assert refused.headers["content-type"].startswith("application/problem+json")
-    assert await _count(runtime) == 2  # genesis and "a"; nothing of "b"
+    if answered.status_code == 503:
+        assert answered.headers["retry-after"] == "1"
+        assert answered.headers["content-type"].startswith("application/problem+json")
+        assert await _count(runtime) == 2  # genesis and "a"; nothing of "b"
+    else:  # the idle check noticed first and it had already recovered
+        assert answered.status_code == 201, answered.text
+    await _until(lambda: runtime.sequencer.running and runtime.sequencer.takeovers == 1)
     ready = await api.get("/health/ready")
-    assert ready.status_code == 503 and ready.json()["sequencer"] is False
-    with pytest.raises(Unavailable):  # the sequencer stays stopped
-        await submit(runtime, operator.sign(ADMIT, Actor.new("c").admission(["trader"])))
+    assert ready.status_code == 200 and ready.json()["role"] == "writer"
+    receipt = await submit(runtime, operator.sign(ADMIT, Actor.new("c").admission(["trader"])))
+    assert receipt.seq == await _count(runtime)
+    assert runtime.sequencer._lock_pid != 0 and await runtime.sequencer._lock_alive()
 
-    second = await open_runtime(settings)  # the lock is free: another server takes over
+
+async def test_a_standby_serves_reads_and_takes_over_when_the_writer_stops(  # type: ignore[no-untyped-def]
+        settings) -> None:
+    writer = await open_runtime(settings)
+    standby = await open_runtime(settings, stand_by=True)
     try:
-        receipt = await submit(second, operator.sign(ADMIT, Actor.new("b").admission(["trader"])))
-        assert receipt.seq == 3
+        operator = await with_operator(writer)
+        await admit(writer, operator, "alice", ["trader"])
+        assert standby.sequencer.role == "standby" and not standby.sequencer.running
+        # Its readers see what the writer commits, within a poll.
+        await _until(lambda: standby.sequencer.head == writer.sequencer.head)
+        assert "P000002" in standby.sequencer.state.participants.by_id
+        with pytest.raises(Unavailable, match="standby"):
+            await submit(standby, operator.sign(ADMIT, Actor.new("x").admission(["trader"])))
+
+        head = writer.sequencer.head
+        await writer.close()  # the lock comes free
+        await _until(lambda: standby.sequencer.running)
+        assert standby.sequencer.role == "writer" and standby.sequencer.takeovers == 1
+        assert standby.sequencer.head == head
+        receipt = await submit(standby, operator.sign(ADMIT, Actor.new("y").admission(["trader"])))
+        assert receipt.seq == head.seq + 1
     finally:
-        await second.close()
+        await standby.close()
+        await writer.close()
+
+
+async def test_a_writer_whose_lock_another_server_took_stands_by(  # type: ignore[no-untyped-def]
+        runtime, settings, server_url) -> None:
+    operator = await with_operator(runtime)
+    other = await open_runtime(settings, stand_by=True)
+    try:
+        assert other.sequencer.role == "standby"
+        await _terminate_lock_session(runtime, server_url)
+        # One of the two takes the lock (the old writer notices its loss while idle, the
+        # standby polls); the other stands by. Never both.
+        await _until(lambda: runtime.sequencer.takeovers + other.sequencer.takeovers == 1
+                     and {runtime.sequencer.role, other.sequencer.role} == {"writer", "standby"})
+        writer = runtime if runtime.sequencer.running else other
+        receipt = await submit(writer, operator.sign(ADMIT, Actor.new("z").admission(["trader"])))
+        assert receipt.seq == 2
+        assert await _count(runtime) == 2
+    finally:
+        await other.close()
 
 
 async def test_genesis_cannot_happen_twice(runtime) -> None:  # type: ignore[no-untyped-def]

@@ -100,6 +100,9 @@ def _quiet() -> Iterator[None]:
 
 def libpq_url(url: str) -> str:
     """The URL as libpq reads it (no SQLAlchemy driver suffix)."""
+    scheme = url.partition("://")[0]
+    if "+" not in scheme and "," in url:  # several hosts: libpq's own form already
+        return url
     parsed = make_url(url)
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -13,11 +14,45 @@ log = logging.getLogger(__name__)
 
 
 def async_url(url: str) -> str:
-    """Accept plain libpq URLs (postgresql://...) and pick the asyncpg driver."""
-    parsed = make_url(url)
+    """Accept plain libpq URLs (postgresql://...) and pick the asyncpg driver.
+
+    A libpq URL may name several hosts (`postgresql://u@h1:5432,h2:5432/db?
+    target_session_attrs=read-write`, as a Patroni cluster is reached); SQLAlchemy
+    spells that as repeated `host=` query parameters, which asyncpg tries in order.
+    """
+    parsed = make_url(_hosts_as_query(url))
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+asyncpg")
     return parsed.render_as_string(hide_password=False)
+
+
+def _hosts_as_query(url: str) -> str:
+    """Move a comma-separated host list from the authority into `host=` parameters."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, tail = rest.partition("/")
+    userinfo, at, hostlist = authority.rpartition("@")
+    if "," not in hostlist:
+        return url
+    path, _, query = tail.partition("?")
+    hosts = "&".join(f"host={quote(h, safe='')}" for h in hostlist.split(",") if h)
+    query = f"{query}&{hosts}" if query else hosts
+    return f"{scheme}://{userinfo}{at}{slash}{path}?{query}"
+
+
+def display_url(url: str) -> str:
+    """The URL without its password, for messages (several hosts shown as `host=`)."""
+    return make_url(_hosts_as_query(url)).render_as_string(hide_password=True)
+
+
+def database_hosts(url: str) -> list[str]:
+    """Every `host[:port]` a URL names, for messages and the read replica's checks."""
+    parsed = make_url(_hosts_as_query(url))
+    hosts = parsed.query.get("host")
+    if hosts:
+        return [hosts] if isinstance(hosts, str) else list(hosts)
+    return [f"{parsed.host or 'localhost'}:{parsed.port or 5432}"]
 
 
 def create_engine(url: str, *, role: str | None = None, **kw: Any) -> AsyncEngine:
@@ -49,3 +84,25 @@ async def ping(engine: AsyncEngine) -> bool:
         return True
     except Exception:
         return False
+
+
+# SQLSTATEs of a database that is away or changing role rather than of a bad
+# query: connection exceptions (08), shutdowns and "cannot connect now" (57P),
+# a read-only standby reached during a failover (25006).
+_UNAVAILABLE_SQLSTATES = ("08", "57P", "25006")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database is away (failover, restart), not that a query is wrong."""
+    current: BaseException | None = exc
+    while current is not None:
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str):
+            return state.startswith(_UNAVAILABLE_SQLSTATES)
+        if isinstance(current, OSError | ConnectionError):
+            return True
+        if type(current).__name__ in ("InterfaceError", "ConnectionDoesNotExistError"):
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False

@@ -12,12 +12,18 @@ applying it) is isolated (`store/writer/isolation.py`): the batch is committed a
 without that command, which alone is refused. A failure of the database
 itself (connection, lock, disk) answers 503 to the whole batch.
 
-A session-level PostgreSQL advisory lock, held on a dedicated connection for
-the sequencer's whole life, allows one sequencer per database. If that
-session dies (network drop, pg_terminate_backend, server restart) the lock goes
-with it, so every batch checks, last thing before its commit, that the lock
-connection's backend still holds it; if not, the batch rolls back (503) and the
-sequencer stops for good: a server that has lost the lock never writes again.
+A session-level PostgreSQL advisory lock, held on a dedicated connection
+while the sequencer writes, allows one writer per database. If that session
+dies (the primary failed over, a network drop, pg_terminate_backend) the lock
+goes with it, so every batch checks, last thing before its commit, that the
+lock connection's backend still holds it; if not, the batch rolls back (503).
+The sequencer then stops acknowledging and recovers (`_recover`): it drops
+every pooled connection, reconnects (a multi-host URL reaches the new primary),
+takes the lock again and rebuilds its state from the tables before it writes,
+so whatever another writer committed meanwhile is part of it. If another
+server holds the lock by then, this one stands by (`_stand_by`): it serves
+reads from a state it refreshes, and takes over when the lock comes free.
+While it is not the writer, every submission is 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -65,6 +71,14 @@ SEQUENCER_LOCK_KEY = 0x6461746165780000  # "dataex" + 0
 # Longest a batch waits for requests already past their first checks (see
 # _gather_arrivals): a little over what a crowd of signature checks takes.
 ARRIVAL_WAIT = 0.005
+RECONNECT_SECONDS = 0.5  # between attempts to reach a primary while recovering
+
+# What a sequencer is doing, for /health/ready and /metrics.
+WRITER = "writer"  # holds the lock: commits and acknowledges
+STANDBY = "standby"  # another server holds the lock: serves reads, waits for it
+RECOVERING = "recovering"  # lost the database or the lock: reconnecting
+STOPPED = "stopped"
+ROLES = (WRITER, STANDBY, RECOVERING, STOPPED)
 
 # Through SQLAlchemy, as the batch's first statement: it opens the batch's transaction.
 _COMMITTED_DOCUMENTS = text(
@@ -93,6 +107,14 @@ class Unavailable(DomainError):
     status = 503
     slug = "unavailable"
     title = "The command was not committed; nothing was applied, try again"
+
+
+class CommitInDoubt(Unavailable):
+    """The connection ended during the batch: its commit may or may not have happened."""
+
+    slug = "commit-in-doubt"
+    title = ("The database went away while the command was being committed: send the same "
+             "document again, which commits it or answers with its first receipt")
 
 
 @dataclass(frozen=True)
@@ -159,8 +181,12 @@ class Sequencer:
         market_settings: MarketSettings | None = None,
         licence_key: Ed25519PrivateKey | None = None,
         verify_threads: int = 0,
+        lock_poll_seconds: float = 1.0,
     ) -> None:
         self.engine = engine
+        self.lock_poll_seconds = lock_poll_seconds  # how often a standby tries the lock
+        self.role = STOPPED
+        self.takeovers = 0  # times this process became the writer after not being it
         self.max_batch = max_batch
         self.clock = clock
         self.notice_period = notice_period
@@ -182,24 +208,62 @@ class Sequencer:
         self._all_arrived: asyncio.Future[None] | None = None
 
     # -- life cycle -------------------------------------------------------
-    async def start(self) -> None:
-        """Take the advisory lock, load state, start the loop; SequencerLocked if taken."""
-        conn = await self.engine.connect()
-        got = (
-            await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SEQUENCER_LOCK_KEY})
-        ).scalar()
-        await conn.commit()
-        if not got:
-            await conn.close()
+    async def start(self, *, stand_by: bool = False) -> None:
+        """Take the lock, load state, start writing.
+
+        If another server holds the lock: SequencerLocked, or with `stand_by`,
+        load the committed state for readers and wait for the lock (`_stand_by`).
+        """
+        if await self._take_lock():
+            try:
+                await self._reload()
+            except BaseException:
+                await self._release_lock()
+                raise
+            self.role = WRITER
+            self._task = asyncio.create_task(self._life(), name="dataex-sequencer")
+            return
+        if not stand_by:
             raise SequencerLocked(
                 "another dataex sequencer holds the write lock on this database; "
                 "stop it first (only one server may write to a database)"
             )
-        self._lock_pid = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
-        await conn.commit()
-        self._lock_conn = conn
         await self._reload()
-        self._task = asyncio.create_task(self._run(), name="dataex-sequencer")
+        self.role = STANDBY
+        log.warning("another server writes to this database: standing by, serving reads, "
+                    "until its write lock comes free")
+        self._task = asyncio.create_task(self._life(), name="dataex-sequencer")
+
+    async def _take_lock(self) -> bool:
+        """Try the advisory lock on a connection of its own; keep the connection if taken."""
+        conn = await self.engine.connect()
+        try:
+            row = (await conn.execute(text(
+                "SELECT pg_try_advisory_lock(:k), pg_backend_pid(), pg_is_in_recovery()"),
+                {"k": SEQUENCER_LOCK_KEY})).one()
+            await conn.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
+        got, pid, in_recovery = row
+        if not got or in_recovery:
+            await conn.invalidate()  # ends the session: a standby's lock would be worthless
+            if in_recovery:
+                raise InfrastructureFailure(
+                    "the database is a read-only standby: name the primary, or every node "
+                    "with target_session_attrs=read-write, in DATAEX_DATABASE_URL")
+            return False
+        self._lock_pid = int(pid)
+        self._lock_conn = conn
+        return True
+
+    async def _release_lock(self) -> None:
+        """End the lock's session (not back to the pool: a pooled session would keep the lock)."""
+        if self._lock_conn is not None:
+            with contextlib.suppress(Exception):  # a dead session is already closed
+                await self._lock_conn.invalidate()
+            self._lock_conn = None
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -212,17 +276,23 @@ class Sequencer:
         self.feed.close()
         if self.signatures is not None:
             self.signatures.close()
-        if self._lock_conn is not None:
-            with contextlib.suppress(Exception):  # a dead session is already closed
-                await self._lock_conn.close()  # closing the session releases the lock
-            self._lock_conn = None
+        await self._release_lock()
+        self.role = STOPPED
 
     def queue_depth(self) -> int:
         return self._queue.qsize()
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        """True while this sequencer writes (holds the lock and its loop runs)."""
+        return self.role == WRITER and self._task is not None and not self._task.done()
+
+    def not_writing_reason(self) -> str:
+        return {
+            STANDBY: "this server is a standby: another server writes to this database; "
+                     "it takes over when that one stops",
+            RECOVERING: "this server lost its database (a failover?) and is reconnecting",
+        }.get(self.role, "the sequencer is not running")
 
     async def _reload(self) -> None:
         self.reloads += 1
@@ -278,12 +348,14 @@ class Sequencer:
         While a request is between its arrival here and the queue, the
         sequencer knows it is coming and may wait for it (`_gather_arrivals`).
         """
+        if not self.running:  # a standby or a reconnecting writer: no need to look further
+            raise Unavailable(self.not_writing_reason())
         self._arriving += 1
         queued = False
         try:
             command = await self.authenticate_off_loop(parsed, max_skew=max_skew)
             if not self.running:
-                raise Unavailable("the sequencer is not running")
+                raise Unavailable(self.not_writing_reason())
             future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
             self._queue.put_nowait(_Pending(command, future))
             queued = True
@@ -296,41 +368,144 @@ class Sequencer:
     async def submit(self, command: Command) -> Receipt:
         """Queue an authenticated command; return once its batch is durably committed."""
         if not self.running:
-            raise Unavailable("the sequencer is not running")
+            raise Unavailable(self.not_writing_reason())
         future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
         await self._queue.put(_Pending(command, future))
         return await future
 
     # -- the loop ---------------------------------------------------------
-    async def _run(self) -> None:
+    async def _life(self) -> None:
+        """Stand by while another server writes; write; recover when the database goes."""
         while True:
-            first = await self._queue.get()
-            batch = [first]
+            if self.role == STANDBY:
+                await self._stand_by()
+            await self._run()
+            await self._recover()
+
+    async def _recover(self) -> None:
+        """Reach a primary, take the lock again and rebuild the state; or stand by.
+
+        Nothing is acknowledged meanwhile (`running` is false: 503). The pool's
+        connections all went to the old primary, so they are dropped first.
+        """
+        self.role = RECOVERING
+        started = time.monotonic()
+        await self._release_lock()
+        while True:
             try:
-                await self._gather_arrivals(batch)  # inside: a stop while it waits answers them
-                await self._commit_isolating(batch)
-            except asyncio.CancelledError:
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(Unavailable("the server is stopping"))
-                raise
-            except LockLost:
-                log.critical(
-                    "lost the database write lock (its session ended); the sequencer stops "
-                    "and this server no longer writes: restart it"
-                )
-                with contextlib.suppress(Exception):  # show committed state to readers
+                await self.engine.dispose()
+                if await self._take_lock():
                     await self._reload()
-                self._fail_all(batch, "the server lost its database write lock")
+                    self.role = WRITER
+                    self.takeovers += 1
+                    log.warning("writing again after %.1f s: lock taken, state rebuilt at "
+                                "log size %d", time.monotonic() - started, self.head.seq)
+                    return
+                self.role = STANDBY
+                log.warning("another server took the write lock: standing by")
                 return
-            except Exception:
-                log.exception("batch of %d failed to commit; rebuilding state", len(batch))
-                # Rebuild first, answer after: a client told "503" may retry at
-                # once and must meet the committed state, not the abandoned one.
-                await self._reload_after_failure()
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(Unavailable("the batch failed to commit"))
+            except Exception as exc:
+                await self._release_lock()
+                log.warning("no writable database yet (%s: %s); retrying in %.1f s",
+                            type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
+                            RECONNECT_SECONDS)
+                await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _stand_by(self) -> None:
+        """Until the lock is free: refresh the state readers see whenever the log grew."""
+        while True:
+            await asyncio.sleep(self.lock_poll_seconds)
+            try:
+                if await self._take_lock():
+                    await self._reload()
+                    self.role = WRITER
+                    self.takeovers += 1
+                    log.warning("took over as the writer at log size %d", self.head.seq)
+                    return
+                async with self.engine.connect() as conn:
+                    head = await load_chain_head(conn)
+                if head != self.head:
+                    await self._reload()
+            except Exception as exc:
+                await self._release_lock()
+                with contextlib.suppress(Exception):
+                    await self.engine.dispose()
+                log.warning("standing by without a database (%s: %s)", type(exc).__name__,
+                            str(exc).splitlines()[0] if str(exc) else "")
+
+    async def _lock_alive(self) -> bool:
+        """Whether the lock's session still answers (then it still holds the lock)."""
+        if self._lock_conn is None:
+            return False
+        try:
+            await asyncio.wait_for(self._lock_conn.execute(text("SELECT 1")), 5)
+            await self._lock_conn.commit()
+            return True
+        except Exception:
+            return False
+
+    async def _run(self) -> None:
+        """Commit batches until the lock or the database is lost.
+
+        While idle it checks the lock's session every `lock_poll_seconds`, so a
+        failed-over primary is noticed before the next order, not by it.
+        """
+        getter: asyncio.Future[_Pending] | None = None
+        try:
+            while True:
+                if getter is None:
+                    getter = asyncio.ensure_future(self._queue.get())
+                done, _ = await asyncio.wait({getter}, timeout=self.lock_poll_seconds)
+                if not done:
+                    if not await self._lock_alive():
+                        log.critical("the write lock's session ended while idle: no more "
+                                     "acknowledgements until it is taken again")
+                        self.role = RECOVERING
+                        return
+                    continue
+                batch = [getter.result()]
+                getter = None
+                if not await self._commit_batch(batch):
+                    return
+        finally:
+            if getter is not None and not getter.cancel() and not getter.cancelled():
+                self._fail_all([getter.result()], "the server is not writing")
+
+    async def _commit_batch(self, batch: list[_Pending]) -> bool:
+        """Commit one batch and answer it; False when this server must stop writing."""
+        try:
+            await self._gather_arrivals(batch)  # inside: a stop while it waits answers them
+            await self._commit_isolating(batch)
+            return True
+        except asyncio.CancelledError:
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(Unavailable("the server is stopping"))
+            raise
+        except LockLost:  # found before the commit: the batch rolled back
+            log.critical("lost the database write lock (its session ended): "
+                         "no more acknowledgements until it is taken again")
+            self.role = RECOVERING
+            self._fail_all(batch, "the server lost its database write lock")
+            return False
+        except Exception:
+            log.exception("batch of %d failed to commit", len(batch))
+            # Rebuild first, answer after: a client told "503" may retry at
+            # once and must meet the committed state, not the abandoned one.
+            writing = await self._lock_alive() and await self._reloaded()
+            if not writing:
+                log.critical("the database went away: no more acknowledgements until a "
+                             "primary answers and the write lock is taken again")
+                self.role = RECOVERING
+            for p in batch:  # the connection may have ended inside COMMIT
+                if not p.future.done():
+                    p.future.set_exception(CommitInDoubt(
+                        "the batch failed to commit" if writing else
+                        "the database connection ended during the commit; this server is "
+                        "reconnecting"))
+            if not writing:
+                self._fail_all(batch, "the database went away; this server is reconnecting")
+            return writing
 
     async def _commit_isolating(self, batch: list[_Pending]) -> None:
         """Commit the batch; if one command makes it fail, commit it without that one.
@@ -408,14 +583,14 @@ class Sequencer:
         if not self._arriving and self._all_arrived is not None and not self._all_arrived.done():
             self._all_arrived.set_result(None)
 
-    async def _reload_after_failure(self) -> None:
-        while True:
-            try:
-                await self._reload()
-                return
-            except Exception:
-                log.exception("cannot reload state from the database; retrying in 1 s")
-                await asyncio.sleep(1)
+    async def _reloaded(self) -> bool:
+        """Rebuild the state from the database; False if the database does not answer."""
+        try:
+            await self._reload()
+            return True
+        except Exception:
+            log.exception("cannot reload state from the database")
+            return False
 
     async def _process(self, batch: list[_Pending]) -> None:
         # One connection and one transaction for the whole batch: the replay

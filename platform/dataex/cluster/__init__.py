@@ -1,0 +1,1 @@
+"""A PostgreSQL cluster under Patroni on one machine, for tests, benches and trials."""
