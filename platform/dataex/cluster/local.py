@@ -147,7 +147,7 @@ class LocalCluster:
         for node in self.nodes:
             self._start_patroni(node, user)
         self.wait_healthy(timeout)
-        self._create_database()
+        self.create_database()
 
     def stop(self) -> None:
         """Stop every Patroni (each stops its PostgreSQL), then etcd; kill what lingers."""
@@ -310,17 +310,18 @@ class LocalCluster:
         _wait_for(lambda: self.leader() is target, 60, "the new leader did not take over")
         return target
 
-    def _create_database(self) -> None:
+    def create_database(self, name: str = DATABASE) -> None:
+        """CREATE DATABASE on the primary unless it exists (replication carries it)."""
         leader = self.leader()
-        assert leader is not None
+        if leader is None:
+            raise ClusterError("no primary to create a database on")
         psql = str(postgres_bin_dir() / "psql")
         base = [psql, "-h", "127.0.0.1", "-p", str(leader.port), "-U", "postgres", "-d", "postgres",
                 "-tAc"]
-        found = subprocess.run([*base, f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],
+        found = subprocess.run([*base, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
                                capture_output=True, text=True, check=True).stdout.strip()
         if found != "1":
-            subprocess.run([*base, f'CREATE DATABASE "{DATABASE}"'], capture_output=True,
-                           check=True)
+            subprocess.run([*base, f'CREATE DATABASE "{name}"'], capture_output=True, check=True)
 
 
 def _run_as() -> pwd.struct_passwd | None:

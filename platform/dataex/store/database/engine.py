@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -43,7 +43,7 @@ def _hosts_as_query(url: str) -> str:
 
 def display_url(url: str) -> str:
     """The URL without its password, for messages (several hosts shown as `host=`)."""
-    return make_url(_hosts_as_query(url)).render_as_string(hide_password=True)
+    return unquote(make_url(_hosts_as_query(url)).render_as_string(hide_password=True))
 
 
 def database_hosts(url: str) -> list[str]:

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 _PRIMARY_LSN = text("SELECT pg_current_wal_lsn()::text")
 _REPLICA_LAG = text(
     "SELECT pg_is_in_recovery(), "
-    "COALESCE(pg_wal_lsn_diff(CAST(:primary AS pg_lsn), pg_last_wal_replay_lsn()), 0), "
+    "COALESCE(pg_wal_lsn_diff(CAST(CAST(:primary AS text) AS pg_lsn), pg_last_wal_replay_lsn()), "
+    "0), "
     "EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())"
 )
 
