@@ -75,7 +75,8 @@ async def writer_present(settings: Settings) -> bool:
         async with engine.connect() as conn:
             return bool(await conn.scalar(text(
                 "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND objsubid = 1 AND classid = :high AND objid = :low)"),
+                "AND objsubid = 1 AND classid = :high AND objid = :low AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database()))"),
                 {"high": SEQUENCER_LOCK_KEY >> 32, "low": SEQUENCER_LOCK_KEY & 0xFFFFFFFF}))
     except (OSError, asyncpg.PostgresError, DBAPIError):
         return False  # let the start that follows say what is wrong
