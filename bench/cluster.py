@@ -123,7 +123,8 @@ def main() -> int:
     def med(rows: list[dict], key: str) -> float:
         return statistics.median(r[key] for r in rows)
 
-    print("| durable signed orders, end to end | orders/s | p50 ms | p99 ms |\n|---|---:|---:|---:|")
+    print("| durable signed orders, end to end | orders/s | p50 ms | p99 ms |\n"
+          "|---|---:|---:|---:|")
     for side, name in (("single", "one PostgreSQL (embedded)"),
                        ("cluster", "3-node Patroni cluster, synchronous standby")):
         rows = write_rows[side]
