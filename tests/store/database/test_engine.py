@@ -10,7 +10,6 @@ from dataex.store.database.backup import libpq_url
 from dataex.store.database.engine import (
     async_url,
     create_engine,
-    database_hosts,
     database_unavailable,
     display_url,
 )
@@ -23,14 +22,12 @@ def test_a_multi_host_url_becomes_host_parameters_asyncpg_tries_in_order() -> No
     assert async_url(CLUSTER) == (
         "postgresql+asyncpg://dataex:s3cret@/dataex?host=10.0.0.1%3A5432&host=10.0.0.2%3A5433"
         "&host=db3&target_session_attrs=read-write")
-    assert database_hosts(CLUSTER) == ["10.0.0.1:5432", "10.0.0.2:5433", "db3"]
     assert "s3cret" not in display_url(CLUSTER) and "10.0.0.2:5433" in display_url(CLUSTER)
     assert libpq_url(CLUSTER) == CLUSTER  # pg_dump reads libpq's own form as is
 
 
 def test_a_single_host_url_is_unchanged_but_for_the_driver() -> None:
     assert async_url("postgresql://u:p@h:5432/d") == "postgresql+asyncpg://u:p@h:5432/d"
-    assert database_hosts("postgresql://u@h/d") == ["h:5432"]
 
 
 def test_only_a_database_that_is_away_counts_as_unavailable() -> None:

@@ -46,15 +46,6 @@ def display_url(url: str) -> str:
     return unquote(make_url(_hosts_as_query(url)).render_as_string(hide_password=True))
 
 
-def database_hosts(url: str) -> list[str]:
-    """Every `host[:port]` a URL names, for messages and the read replica's checks."""
-    parsed = make_url(_hosts_as_query(url))
-    hosts = parsed.query.get("host")
-    if hosts:
-        return [hosts] if isinstance(hosts, str) else list(hosts)
-    return [f"{parsed.host or 'localhost'}:{parsed.port or 5432}"]
-
-
 def create_engine(url: str, *, role: str | None = None, **kw: Any) -> AsyncEngine:
     """An asyncpg engine; with `role`, every connection runs `SET ROLE role` first.
 
