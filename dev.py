@@ -126,7 +126,7 @@ def upgrade_check(pytest_args: list[str]) -> int:
     print("== upgrade check: newest releases allowed by pyproject.toml ==", flush=True)
     subprocess.run([*_pip(LATEST_VENV), "install", "--upgrade", "pip"], check=True)
     subprocess.run([*_pip(LATEST_VENV), "install", "--upgrade", "--upgrade-strategy", "eager",
-                    "-e", f"{ROOT}[test]"], check=True)
+                    "-e", f"{ROOT}[test,ha]"], check=True)
     locked, now = _locked_versions(), _versions(LATEST_VENV)
     moved = sorted(f"{name} {locked[name]} -> {version}" for name, version in now.items()
                    if name in locked and locked[name] != version)
