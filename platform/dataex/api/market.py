@@ -228,7 +228,8 @@ class MarketController(Controller):
             "messages with a larger `seq`. Event types: `trade`; `book` (the new total of "
             "each price level a batch changed, 0 = gone); `product` (status changes). "
             "`symbols` is a comma-separated filter; `max_messages` ends the stream after "
-            "that many (for scripts)."
+            "that many (for scripts). The server also ends every stream when its state jumps "
+            "(after a failover, or a standby catching up): reconnect and resynchronise."
         ),
         media_type="text/event-stream",
     )

@@ -151,6 +151,7 @@ async def test_a_writer_that_loses_its_lock_stops_acknowledging_then_takes_it_ag
     ok = await api.post("/v1/documents",
                         content=encode(operator.sign(ADMIT, Actor.new("a").admission(["trader"]))))
     assert ok.status_code == 201, ok.text
+    stream = runtime.sequencer.feed.subscribe()
     await _terminate_lock_session(runtime, server_url)
 
     # Until it holds the lock again, every submission is 503 with Retry-After, none applied.
@@ -164,6 +165,7 @@ async def test_a_writer_that_loses_its_lock_stops_acknowledging_then_takes_it_ag
     else:  # the idle check noticed first and it had already recovered
         assert answered.status_code == 201, answered.text
     await _until(lambda: runtime.sequencer.running and runtime.sequencer.takeovers == 1)
+    assert stream.get_nowait() is None  # rebuilt state: live streams end, clients resync
     ready = await api.get("/health/ready")
     assert ready.status_code == 200 and ready.json()["role"] == "writer"
     receipt = await submit(runtime, operator.sign(ADMIT, Actor.new("c").admission(["trader"])))
@@ -175,6 +177,7 @@ async def test_a_standby_serves_reads_and_takes_over_when_the_writer_stops(  # t
         settings) -> None:
     writer = await open_runtime(settings)
     standby = await open_runtime(settings, stand_by=True)
+    stream = standby.sequencer.feed.subscribe()
     try:
         operator = await with_operator(writer)
         await admit(writer, operator, "alice", ["trader"])
@@ -182,6 +185,8 @@ async def test_a_standby_serves_reads_and_takes_over_when_the_writer_stops(  # t
         # Its readers see what the writer commits, within a poll.
         await _until(lambda: standby.sequencer.head == writer.sequencer.head)
         assert "P000002" in standby.sequencer.state.participants.by_id
+        # Its live streams end when it catches up, so clients resynchronise from a snapshot.
+        assert stream.get_nowait() is None
         with pytest.raises(Unavailable, match="standby"):
             await submit(standby, operator.sign(ADMIT, Actor.new("x").admission(["trader"])))
 

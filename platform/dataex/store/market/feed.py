@@ -14,7 +14,9 @@ stay in step:
 A ``book`` message gives the new total of each price level the batch changed
 (quantity 0: the level is gone), not a delta, so applying one twice is harmless.
 A subscriber whose queue fills is dropped (its stream ends) rather than
-slowing the sequencer.
+slowing the sequencer. Every stream ends when the sequencer's state jumps
+without messages (`close`: a failover, a standby catching up); clients
+reconnect and resynchronise.
 """
 
 from __future__ import annotations

@@ -396,6 +396,7 @@ class Sequencer:
                 await self.engine.dispose()
                 if await self._take_lock():
                     await self._reload()
+                    self._restart_streams()
                     self.role = WRITER
                     self.takeovers += 1
                     log.warning("writing again after %.1f s: lock taken, state rebuilt at "
@@ -418,6 +419,7 @@ class Sequencer:
             try:
                 if await self._take_lock():
                     await self._reload()
+                    self._restart_streams()
                     self.role = WRITER
                     self.takeovers += 1
                     log.warning("took over as the writer at log size %d", self.head.seq)
@@ -426,12 +428,19 @@ class Sequencer:
                     head = await load_chain_head(conn)
                 if head != self.head:
                     await self._reload()
+                    self._restart_streams()
             except Exception as exc:
                 await self._release_lock()
                 with contextlib.suppress(Exception):
                     await self.engine.dispose()
                 log.warning("standing by without a database (%s: %s)", type(exc).__name__,
                             str(exc).splitlines()[0] if str(exc) else "")
+
+    def _restart_streams(self) -> None:
+        """End every live stream: the state jumped (rebuilt from the tables, or another server
+        wrote), so changes may have committed that no stream message carried. Clients
+        reconnect and resynchronise from a snapshot, as they do after a gap."""
+        self.feed.close()
 
     async def _lock_alive(self) -> bool:
         """Whether the lock's session still answers (then it still holds the lock)."""
@@ -493,7 +502,9 @@ class Sequencer:
             # Rebuild first, answer after: a client told "503" may retry at
             # once and must meet the committed state, not the abandoned one.
             writing = await self._lock_alive() and await self._reloaded()
-            if not writing:
+            if writing:
+                self._restart_streams()  # the batch may have committed unpublished
+            else:
                 log.critical("the database went away: no more acknowledgements until a "
                              "primary answers and the write lock is taken again")
                 self.role = RECOVERING

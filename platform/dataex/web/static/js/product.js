@@ -60,11 +60,17 @@ function addTrade(trade) {
 // ---- the stream -------------------------------------------------------------------------------
 
 let lastId = null;
+let reconnected = false;
 let chartTimer = null;
 
 function connect() {
   const source = new EventSource("/v1/market/stream");
-  source.addEventListener("hello", () => { $("live").textContent = "live"; });
+  // After a reconnection, what was missed meanwhile comes from a snapshot (a server ends its
+  // streams whenever its state jumps: a failover, or a standby catching up).
+  source.addEventListener("hello", async () => {
+    if (reconnected) { reconnected = false; await snapshot(); }
+    $("live").textContent = "live";
+  });
   const onMessage = async (event) => {
     const id = Number(event.lastEventId);
     const gap = lastId !== null && id !== lastId + 1;
@@ -89,7 +95,7 @@ function connect() {
     if (key && message.type === "trade") refreshMine();
   };
   for (const type of ["trade", "book", "product"]) source.addEventListener(type, onMessage);
-  source.onerror = () => { $("live").textContent = "reconnecting…"; lastId = null; };
+  source.onerror = () => { $("live").textContent = "reconnecting…"; lastId = null; reconnected = true; };
 }
 
 // ---- the chart --------------------------------------------------------------------------------
