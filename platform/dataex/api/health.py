@@ -8,6 +8,7 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 
 from dataex.store.database.engine import ping
+from dataex.store.writer.sequencer import STANDBY, WRITER
 
 
 class HealthController(Controller):
@@ -26,7 +27,7 @@ class HealthController(Controller):
         runtime = state.get("runtime")
         database = runtime is not None and await ping(runtime.engine)
         role = runtime.sequencer.role if runtime is not None else "starting"
-        ok = database and role in ("writer", "standby")
+        ok = database and role in (WRITER, STANDBY)
         body = {
             "status": "ready" if ok else "not-ready",
             "role": role,

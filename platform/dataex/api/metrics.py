@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from dataex.store.writer.sequencer import BatchReport
+from dataex.store.writer.sequencer import RECOVERING, STANDBY, BatchReport
 
 # Seconds; from a cached read (~100 us) to a slow commit under load.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -92,10 +92,10 @@ def runtime_gauges(metrics: Metrics, runtime: Any) -> None:
                   lambda: 1 if sequencer.running else 0)
     metrics.gauge("dataex_sequencer_standby",
                   "1 while this server stands by: another server writes, this one serves reads",
-                  lambda: 1 if sequencer.role == "standby" else 0)
+                  lambda: 1 if sequencer.role == STANDBY else 0)
     metrics.gauge("dataex_sequencer_recovering",
                   "1 while this server has lost its database or lock and is reconnecting",
-                  lambda: 1 if sequencer.role == "recovering" else 0)
+                  lambda: 1 if sequencer.role == RECOVERING else 0)
     metrics.gauge("dataex_sequencer_takeovers",
                   "Times this server became the writer again after not being it (since start)",
                   lambda: sequencer.takeovers)

@@ -35,7 +35,6 @@ class ReplicaWatch:
         self.interval = interval
         self.lag_bytes = math.nan  # NaN until a sample succeeds, and while either side is away
         self.lag_seconds = math.nan
-        self.is_replica = False  # False if the read URL reaches a primary (no lag to speak of)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -54,8 +53,7 @@ class ReplicaWatch:
         async with self.replica.connect() as conn:
             in_recovery, behind, since_replay = (
                 await conn.execute(_REPLICA_LAG, {"primary": lsn})).one()
-        self.is_replica = bool(in_recovery)
-        if not in_recovery:
+        if not in_recovery:  # the read URL reached a primary: nothing to lag behind
             self.lag_bytes = self.lag_seconds = 0.0
             return
         self.lag_bytes = max(0.0, float(behind))

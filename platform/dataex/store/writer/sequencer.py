@@ -78,7 +78,6 @@ WRITER = "writer"  # holds the lock: commits and acknowledges
 STANDBY = "standby"  # another server holds the lock: serves reads, waits for it
 RECOVERING = "recovering"  # lost the database or the lock: reconnecting
 STOPPED = "stopped"
-ROLES = (WRITER, STANDBY, RECOVERING, STOPPED)
 
 # Through SQLAlchemy, as the batch's first statement: it opens the batch's transaction.
 _COMMITTED_DOCUMENTS = text(
@@ -394,11 +393,7 @@ class Sequencer:
         while True:
             try:
                 await self.engine.dispose()
-                if await self._take_lock():
-                    await self._reload()
-                    self._restart_streams()
-                    self.role = WRITER
-                    self.takeovers += 1
+                if await self._take_over():
                     log.warning("writing again after %.1f s: lock taken, state rebuilt at "
                                 "log size %d", time.monotonic() - started, self.head.seq)
                     return
@@ -417,11 +412,7 @@ class Sequencer:
         while True:
             await asyncio.sleep(self.lock_poll_seconds)
             try:
-                if await self._take_lock():
-                    await self._reload()
-                    self._restart_streams()
-                    self.role = WRITER
-                    self.takeovers += 1
+                if await self._take_over():
                     log.warning("took over as the writer at log size %d", self.head.seq)
                     return
                 async with self.engine.connect() as conn:
@@ -435,6 +426,16 @@ class Sequencer:
                     await self.engine.dispose()
                 log.warning("standing by without a database (%s: %s)", type(exc).__name__,
                             str(exc).splitlines()[0] if str(exc) else "")
+
+    async def _take_over(self) -> bool:
+        """Take the lock and rebuild the state from the tables; True if this server writes now."""
+        if not await self._take_lock():
+            return False
+        await self._reload()
+        self._restart_streams()
+        self.role = WRITER
+        self.takeovers += 1
+        return True
 
     def _restart_streams(self) -> None:
         """End every live stream: the state jumped (rebuilt from the tables, or another server
